@@ -1,0 +1,111 @@
+"""Attribution assets: every cent of a month to a project, owner and cost center, with its reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from assets._metadata import markdown_preview, money_text
+from assets.partitions import billing_month_partitions, partition_month
+from dagster_project.attribution.allocate import (
+    allocation_by_method,
+    inventory_index,
+    reconciliation,
+    rows_without_method,
+    stage_month_allocation,
+    stage_month_project_spend,
+)
+from dagster_project.resources import FinopsConfigResource, WarehouseResource
+
+INVENTORY_DEPS = ["inventory_workspaces", "inventory_computes", "inventory_endpoints", "inventory_deployments"]
+
+
+@asset(
+    partitions_def=billing_month_partitions,
+    deps=["cost_line_items", *INVENTORY_DEPS],
+    group_name="attribution",
+    check_specs=[
+        AssetCheckSpec("reconciles_to_line_items", asset="cost_allocation", blocking=True,
+                       description="Per currency, allocated effective and billed cost equal the line items to "
+                                   "the cent: attribution neither loses nor invents money."),
+        AssetCheckSpec("one_method_per_row", asset="cost_allocation", blocking=True,
+                       description="Every allocated amount carries exactly one known allocation method and rule."),
+    ],
+)
+def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource,
+                    finops_config: FinopsConfigResource):
+    """Every cost line item of the month allocated to a project, owner and cost center.
+
+    Row tags first; then, for Azure ML rows billed on the workspace, the endpoint or compute that
+    ran (by tags, or by VM size and compute type); then the workspace's tags; then the rules of
+    `finops.yaml`; else `(unallocated)`. Each amount says how it was decided
+    (`allocation_method`, `allocation_rule`).
+    """
+    month = partition_month(context.partition_key)
+    config = finops_config.load()
+    wh = warehouse.get()
+    with wh.connect() as con:
+        staged = stage_month_allocation(con, month, config, inventory_index(con))
+        counts = wh.publish_month(con, month, {"cost_allocation": "month_allocation",
+                                               "aml_resource_usage": "month_usage"})
+        recon = reconciliation(con, month)
+        bad_methods = rows_without_method(con, month)
+        by_method = allocation_by_method(con, month)
+    totals = {row["billing_currency"]: row["allocated_effective_cost"] for row in recon.iter_rows(named=True)}
+    yield MaterializeResult(
+        asset_key="cost_allocation",
+        metadata={
+            "billing_month": month.isoformat(),
+            "row_count": counts["cost_allocation"],
+            "attribution_keys": staged.keys,
+            "allocation_parts": staged.parts,
+            **{f"effective_cost_{currency}": MetadataValue.text(money_text(total))
+               for currency, total in totals.items()},
+            "by_method": markdown_preview(by_method),
+        },
+    )
+    broken = recon.filter((recon["effective_difference"] != 0) | (recon["billed_difference"] != 0))
+    yield AssetCheckResult(
+        check_name="reconciles_to_line_items", asset_key="cost_allocation", passed=broken.height == 0,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"per_currency": markdown_preview(recon)},
+        description=None if broken.height == 0 else
+        f"allocations differ from line items in {', '.join(broken['billing_currency'].to_list())}",
+    )
+    yield AssetCheckResult(
+        check_name="one_method_per_row", asset_key="cost_allocation", passed=bad_methods.height == 0,
+        severity=AssetCheckSeverity.ERROR, metadata={"offending": markdown_preview(bad_methods)},
+    )
+
+
+@asset(partitions_def=billing_month_partitions, deps=["cost_allocation"], group_name="attribution")
+def project_spend_monthly(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    """Spend per project for the month: effective and billed cost, the previous month, change and share.
+
+    Currencies are never summed together: a month billed in two currencies has rows for each.
+    """
+    month = partition_month(context.partition_key)
+    wh = warehouse.get()
+    with wh.connect() as con:
+        stage_month_project_spend(con, month)
+        preview = con.sql("SELECT * FROM month_project_spend").pl()
+        counts = wh.publish_month(con, month, {"project_spend_monthly": "month_project_spend"})
+    total = sum(preview["effective_cost"].to_list(), Decimal(0)) if preview.height else Decimal(0)
+    currencies = sorted(set(preview["billing_currency"].to_list()))
+    return MaterializeResult(metadata={
+        "billing_month": month.isoformat(),
+        "row_count": counts["project_spend_monthly"],
+        "currencies": ", ".join(currencies),
+        "effective_cost": MetadataValue.text(money_text(total) if len(currencies) <= 1 else "several currencies"),
+        "preview": markdown_preview(preview.select("billing_currency", "project", "effective_cost",
+                                                    "previous_effective_cost", "change_pct", "share_pct")),
+    })

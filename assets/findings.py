@@ -1,0 +1,44 @@
+"""Findings asset: the month's cleanup list, with savings from observed cost and the command."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from assets._metadata import markdown_preview, money_text
+from assets.partitions import billing_month_partitions, partition_month
+from dagster_project.findings.evaluate import month_findings
+from dagster_project.resources import FinopsConfigResource, WarehouseResource
+from dagster_project.warehouse import stage_frame
+
+
+@asset(
+    partitions_def=billing_month_partitions,
+    deps=["cost_allocation", "inventory_computes", "inventory_asset_versions", "inventory_deployments",
+          "inventory_jobs"],
+    group_name="findings",
+)
+def findings(context: AssetExecutionContext, warehouse: WarehouseResource,
+             finops_config: FinopsConfigResource) -> MaterializeResult:
+    """Cleanup findings for the month: idle compute, idle or failed deployments, stale and duplicate
+    asset versions, untagged spend — each with its owner, the evidence, the monthly savings
+    estimated from what Azure billed, and the exact `az` command (printed, never run)."""
+    month = partition_month(context.partition_key)
+    config = finops_config.load()
+    wh = warehouse.get()
+    with wh.connect() as con:
+        frame = month_findings(con, month, config)
+        stage_frame(con, "month_findings", frame)
+        counts = wh.publish_month(con, month, {"findings": "month_findings"})
+    open_findings = frame.filter(pl.col("status") == "open")
+    savings = sum(open_findings["savings"].to_list(), Decimal(0)) if open_findings.height else Decimal(0)
+    per_rule = frame.group_by("rule_id").agg(pl.len().alias("findings"), pl.col("savings").sum()).sort("rule_id")
+    return MaterializeResult(metadata={
+        "billing_month": month.isoformat(),
+        "row_count": counts["findings"],
+        "open_findings": open_findings.height,
+        "monthly_savings": MetadataValue.text(money_text(savings)),
+        "per_rule": markdown_preview(per_rule),
+        "top_findings": markdown_preview(frame.select("rule_id", "resource_name", "owner", "savings").head(10)),
+    })

@@ -1,0 +1,86 @@
+"""Stage one month's allocation in DuckDB: key totals → Python resolution → exact split.
+
+The heavy lifting (scanning line items, summing, splitting) is SQL in `sql/attribution/`; this
+module only runs the statements in order and hands the keys to the resolver. Results are left in
+temporary tables (`month_allocation`, `month_usage`) for the caller to publish atomically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from dagster_project.attribution.resolve import InventoryIndex, resolve_attribution_keys
+from dagster_project.config import FinopsConfig
+from dagster_project.sql import load_sql
+
+INVENTORY_FOR_ATTRIBUTION = ("inventory_workspaces", "inventory_computes", "inventory_endpoints",
+                             "inventory_deployments")
+
+
+class MissingInventoryError(RuntimeError):
+    pass
+
+
+def read_inventory_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    """A published inventory table as a Polars frame (the inventory asset must have run)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": table}
+    ).fetchone()[0]
+    if not exists:
+        raise MissingInventoryError(
+            f"table {table} is missing from the warehouse: materialize the inventory assets first")
+    return con.sql(f"SELECT * FROM {table}").pl()  # table names come from a fixed list
+
+
+def inventory_index(con: duckdb.DuckDBPyConnection) -> InventoryIndex:
+    frames = {name: read_inventory_table(con, name) for name in INVENTORY_FOR_ATTRIBUTION}
+    return InventoryIndex.build(
+        workspaces=frames["inventory_workspaces"],
+        computes=frames["inventory_computes"],
+        endpoints=frames["inventory_endpoints"],
+        deployments=frames["inventory_deployments"],
+    )
+
+
+@dataclass(frozen=True)
+class StagedAllocation:
+    keys: int
+    parts: int
+
+
+def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig,
+                           index: InventoryIndex) -> StagedAllocation:
+    """Build the temp tables `month_allocation` and `month_usage` for `month`."""
+    params = {"billing_month": month}
+    con.execute(load_sql("attribution/month_key_totals"), params)
+    keys = con.sql(load_sql("attribution/attribution_keys")).pl()
+    resolution = resolve_attribution_keys(keys, config, index)
+    con.register("attribution_resolution", resolution)
+    try:
+        con.execute(load_sql("attribution/month_allocation"), params)
+        con.execute(load_sql("attribution/month_usage"))
+    finally:
+        con.unregister("attribution_resolution")
+    return StagedAllocation(keys=keys.height, parts=resolution.height)
+
+
+def stage_month_project_spend(con: duckdb.DuckDBPyConnection, month: date) -> None:
+    """Build the temp table `month_project_spend` from the published `cost_allocation`."""
+    con.execute(load_sql("attribution/month_project_spend"), {"billing_month": month})
+
+
+def reconciliation(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
+    """Line items beside allocations per currency, with the differences (all zero when sound)."""
+    return con.sql(load_sql("checks/allocation_reconciliation"), params={"billing_month": month}).pl()
+
+
+def rows_without_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
+    return con.sql(load_sql("checks/allocation_methods"), params={"billing_month": month}).pl()
+
+
+def allocation_by_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
+    return con.sql(load_sql("attribution/allocation_by_method"), params={"billing_month": month}).pl()

@@ -1,0 +1,215 @@
+"""`aml-finops`: the command line.
+
+    aml-finops demo      [--out DIR] [--seed S] [--months N] [--rows N] [--config FILE]
+    aml-finops demo-data --out DIR [--months N] [--rows N] [--seed S] [--schema focus-1.2|ea-amortized]
+    aml-finops run       --exports PATH --inventory PATH [--month YYYY-MM] [--config FILE] [--out DIR]
+
+Errors a user can fix (a missing folder, a bad month, an invalid `finops.yaml`, a failed check)
+end in one line on stderr and exit status 2 (usage) or 1 (the run failed), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from rich.console import Console
+
+from dagster_project import __version__
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _month(text: str) -> date:
+    try:
+        year, month = text.split("-")
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a month: {text!r} (expected YYYY-MM)") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _existing_dir(path: str, what: str) -> Path:
+    p = Path(path)
+    if not p.is_dir():
+        raise UsageError(f"{what} folder not found: {p}")
+    return p
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aml-finops",
+        description="FinOps cost attribution and cleanup findings for Azure Machine Learning.",
+    )
+    parser.add_argument("--version", action="version", version=f"aml-finops {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="generate the synthetic demo tenant and run every month on it",
+                          description="Generate the synthetic Azure tenant (no Azure account, no network) into "
+                                      "<out>/demo-tenant, then run the whole pipeline on every month.")
+    demo.add_argument("--out", default="reports", help="output folder (default: reports)")
+    demo.add_argument("--seed", type=int, default=42, help="tenant seed (default: 42)")
+    demo.add_argument("--months", type=_positive, default=3, help="billing months (default: 3)")
+    demo.add_argument("--rows", type=_positive, default=None, help="scale the line items to about N in total")
+    demo.add_argument("--config", default=None, help="finops.yaml (default: built-in defaults)")
+
+    data = sub.add_parser("demo-data", help="write the synthetic tenant: exports, inventory snapshot, expected.json",
+                          description="Write the synthetic tenant's Cost Management exports, Azure ML inventory "
+                                      "snapshot and ground truth (expected.json). Deterministic for a seed.")
+    data.add_argument("--out", required=True, help="folder to write (replaced if it exists)")
+    data.add_argument("--months", type=_positive, default=3, help="billing months (default: 3)")
+    data.add_argument("--rows", type=_positive, default=None, help="total line items, up to 10,000,000")
+    data.add_argument("--seed", type=int, default=42, help="tenant seed (default: 42)")
+    data.add_argument("--schema", choices=["focus-1.2", "ea-amortized"], default="focus-1.2",
+                      help="export schema (default: focus-1.2)")
+
+    run = sub.add_parser("run", help="run the pipeline on exports and an inventory snapshot",
+                         description="Ingest Cost Management exports, replay an Azure ML inventory snapshot, "
+                                     "attribute spend, find cleanups and publish DuckDB + Parquet.")
+    run.add_argument("--exports", required=True, help="export root folder (Azure's layout, e.g. an azcopy copy)")
+    run.add_argument("--inventory", required=True, help="inventory snapshot folder")
+    run.add_argument("--month", type=_month, action="append", default=None,
+                     help="billing month YYYY-MM (repeatable; default: every month found)")
+    run.add_argument("--config", default=None, help="finops.yaml (default: built-in defaults)")
+    run.add_argument("--out", default="reports", help="output folder (default: reports)")
+    return parser
+
+
+def _quiet_dagster() -> None:
+    # The CLI shows its own progress; Dagster's per-event log lines would bury it.
+    for name in ("dagster", "azure", "azure.ai.ml"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _print_summary(summary, elapsed: float, demo_root: Path | None = None) -> None:
+    from rich.table import Table
+
+    month = summary.latest_month
+    console.print()
+    if summary.project_spend is not None and summary.project_spend.height:
+        table = Table(title=f"Spend per project, {month:%Y-%m} ({summary.currency}, effective cost)")
+        table.add_column("project")
+        table.add_column("effective cost", justify="right")
+        table.add_column("share", justify="right")
+        table.add_column("vs previous month", justify="right")
+        for row in summary.project_spend.iter_rows(named=True):
+            change = "" if row["change_pct"] is None else f"{row['change_pct']:+}%"
+            table.add_row(row["project"], f"{row['effective_cost'].quantize(Decimal('0.01')):,}",
+                          f"{row['share_pct']}%", change)
+        console.print(table)
+    console.print(f"Unallocated share: {summary.unallocated_share_pct or Decimal('0.00')}% of {month:%Y-%m}")
+    console.print(f"Findings: {summary.findings_open} open, estimated savings "
+                  f"{summary.findings_savings.quantize(Decimal('0.01')):,} {summary.currency}/month")
+    if summary.rejects:
+        console.print(f"[yellow]Rejected rows: {summary.rejects} (see table cost_rejects)[/yellow]")
+    out = summary.out_dir
+    console.print(f"Outputs: {out / 'finops.duckdb'} and {out / 'parquet'}/")
+    if demo_root:
+        console.print(f"Demo tenant: {demo_root} (ground truth in {demo_root / 'expected.json'})")
+    console.print(f"Months: {', '.join(f'{m:%Y-%m}' for m in summary.months)} in {elapsed:.1f} s")
+
+
+def _run_with_progress(label: str, work):
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err_console, transient=False) as progress:
+        task = progress.add_task(label, total=None)
+
+        def say(message: str) -> None:
+            progress.update(task, description=message)
+            progress.console.log(message)
+
+        return work(say)
+
+
+def cmd_demo_data(args) -> int:
+    from dagster_project.demo.generate import generate_demo
+
+    out = Path(args.out)
+    paths = _run_with_progress("generating the demo tenant", lambda say: generate_demo(
+        out, seed=args.seed, months=args.months, rows=args.rows, schema=args.schema, progress=say))
+    console.print(f"Demo tenant written to {paths.root}: exports in {paths.exports}, "
+                  f"inventory snapshot in {paths.inventory}, ground truth in {paths.expected}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from dagster_project.demo.generate import generate_demo
+    from dagster_project.runner import run_pipeline
+
+    out = Path(args.out)
+    config = Path(args.config) if args.config else None
+    if config and not config.is_file():
+        raise UsageError(f"configuration file not found: {config}")
+    started = time.monotonic()
+
+    def work(say):
+        paths = generate_demo(out / "demo-tenant", seed=args.seed, months=args.months, rows=args.rows,
+                              reuse=True, progress=say)
+        return paths, run_pipeline(paths.exports, paths.inventory, out, config=config, progress=say)
+
+    paths, summary = _run_with_progress("demo", work)
+    _print_summary(summary, time.monotonic() - started, demo_root=paths.root)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from dagster_project.config import load_config
+    from dagster_project.runner import run_pipeline
+
+    exports = _existing_dir(args.exports, "exports")
+    inventory = _existing_dir(args.inventory, "inventory snapshot")
+    config = Path(args.config) if args.config else None
+    load_config(config)  # a bad file fails here, before any work, with the key that is wrong
+    started = time.monotonic()
+    months = sorted(set(args.month)) if args.month else None
+    summary = _run_with_progress("run", lambda say: run_pipeline(
+        exports, inventory, Path(args.out), months=months, config=config, progress=say))
+    _print_summary(summary, time.monotonic() - started)
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "demo-data": cmd_demo_data, "run": cmd_run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _quiet_dagster()
+    from dagster_project.config import ConfigError
+    from dagster_project.runner import PipelineFailed
+
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        err_console.print(f"aml-finops {args.command}: error: {exc}", markup=False)
+        return 2
+    except (ConfigError, PipelineFailed, FileNotFoundError, ValueError) as exc:
+        err_console.print(f"aml-finops {args.command}: error: {exc}", markup=False)
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("aml-finops: interrupted; outputs of completed months are intact", markup=False)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""`finops.yaml`: the model, its defaults, and validation errors that name the key.
+
+Every key has a default, so an empty or missing file is a valid configuration. An invalid file is
+rejected with `ConfigError`, whose message names the file, the key path and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message is meant for the user as is."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def normalize_tag_key(key: str) -> str:
+    """Tag keys compare case-insensitively and trimmed: `Project`, `project`, ` project` are one key."""
+    return key.strip().lower()
+
+
+class TagKeys(_Strict):
+    """Which tag keys name a project, an owner and a cost center. First match in the list wins."""
+
+    project: list[str] = Field(default_factory=lambda: ["project", "proj", "projectname", "project-name"])
+    owner: list[str] = Field(default_factory=lambda: ["owner", "owner-email", "createdby", "created-by"])
+    cost_center: list[str] = Field(default_factory=lambda: ["cost-center", "costcenter", "cost_center", "cc"])
+    # Tags that name the Azure ML compute a workspace-level cost row belongs to.
+    compute_name: list[str] = Field(default_factory=lambda: ["computename", "compute-name", "aml-compute"])
+    # Value aliases, applied after normalization: {"frauddetection": "fraud-detection"}.
+    project_aliases: dict[str, str] = Field(default_factory=dict)
+    # Project values are trimmed; `lowercase` also folds case so `Recommendations` = `recommendations`.
+    project_case: Literal["lowercase", "preserve"] = "lowercase"
+
+    @field_validator("project", "owner", "cost_center", "compute_name")
+    @classmethod
+    def _non_empty_keys(cls, keys: list[str]) -> list[str]:
+        cleaned = [normalize_tag_key(k) for k in keys]
+        if not cleaned or any(not k for k in cleaned):
+            raise ValueError("must be a non-empty list of non-empty tag keys")
+        return cleaned
+
+    @field_validator("project_aliases")
+    @classmethod
+    def _normalize_aliases(cls, aliases: dict[str, str]) -> dict[str, str]:
+        return {k.strip().lower(): v.strip() for k, v in aliases.items()}
+
+
+InheritanceLevel = Literal["row", "aml_resource", "workspace", "resource_group", "subscription"]
+DEFAULT_INHERITANCE: list[InheritanceLevel] = ["row", "aml_resource", "workspace", "resource_group", "subscription"]
+
+
+class AttributionRule(_Strict):
+    """An explicit rule for spend no tag claims: glob patterns (case-insensitive) → project."""
+
+    project: str
+    resource_group: str | None = None
+    subscription: str | None = None
+    resource_id: str | None = None
+    owner: str | None = None
+    cost_center: str | None = None
+
+    @model_validator(mode="after")
+    def _has_a_pattern(self) -> AttributionRule:
+        if not (self.resource_group or self.subscription or self.resource_id):
+            raise ValueError("a rule needs at least one of resource_group, subscription, resource_id")
+        return self
+
+
+class SharedCosts(_Strict):
+    """How a workspace's storage, registry, key vault and insights spend is split across projects."""
+
+    policy: Literal["even", "direct_spend", "fixed"] = "direct_spend"
+    # For `fixed`: project → percentage; must sum to 100.
+    percentages: dict[str, Decimal] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fixed_sums_to_100(self) -> SharedCosts:
+        if self.policy == "fixed":
+            total = sum(self.percentages.values(), Decimal(0))
+            if total != Decimal(100):
+                raise ValueError(f"percentages must sum to 100 for policy 'fixed' (they sum to {total})")
+        return self
+
+
+class Attribution(_Strict):
+    inheritance: list[InheritanceLevel] = Field(default_factory=lambda: list(DEFAULT_INHERITANCE))
+    rules: list[AttributionRule] = Field(default_factory=list)
+    shared_costs: SharedCosts = Field(default_factory=SharedCosts)
+
+
+class FindingThresholds(_Strict):
+    """Thresholds of the cleanup rules (DESIGN §6). Ages count back from the snapshot's capture."""
+
+    ci_left_running_days: int = Field(7, ge=1)
+    ci_stopped_abandoned_days: int = Field(30, ge=1)
+    work_hours_per_week: int = Field(50, ge=1, le=168)
+    cluster_idle_seconds_max: int = Field(1800, ge=0)
+    cluster_recommended_idle_seconds: int = Field(120, ge=0)
+    cluster_unused_days: int = Field(30, ge=1)
+    stale_keep_latest: int = Field(3, ge=1)
+    stale_min_age_days: int = Field(90, ge=1)
+    recent_job_days: int = Field(30, ge=1)
+    untagged_min_spend: Decimal = Field(Decimal("10"), ge=0)
+    # Severity from monthly savings: at least `high` → high, at least `medium` → medium, else low.
+    severity_high: Decimal = Field(Decimal("500"), ge=0)
+    severity_medium: Decimal = Field(Decimal("50"), ge=0)
+
+
+class Suppression(_Strict):
+    """Hide a finding (by id, or by rule within a resource-id glob) with a reason, until a date."""
+
+    reason: str
+    finding_id: str | None = None
+    rule: str | None = None
+    scope: str | None = None
+    until: date | None = None
+
+    @model_validator(mode="after")
+    def _targets_something(self) -> Suppression:
+        if not self.finding_id and not self.rule:
+            raise ValueError("a suppression needs finding_id, or rule (with an optional scope)")
+        return self
+
+
+class FinopsConfig(_Strict):
+    """The whole `finops.yaml`."""
+
+    tags: TagKeys = Field(default_factory=TagKeys)
+    attribution: Attribution = Field(default_factory=Attribution)
+    findings: FindingThresholds = Field(default_factory=FindingThresholds)
+    suppressions: list[Suppression] = Field(default_factory=list)
+
+
+def _key_path(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def parse_config(data: object, source: str = "finops.yaml") -> FinopsConfig:
+    """Validate already-parsed YAML; errors name `source`, the key path and the reason."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys, not {type(data).__name__}")
+    try:
+        return FinopsConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            reason = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                reason = "unknown key"
+            lines.append(f"{source}: {_key_path(err['loc'])}: {reason}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: Path | None) -> FinopsConfig:
+    """Read `finops.yaml`; `None` means every default."""
+    if path is None:
+        return FinopsConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, str(path))
+
+
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """Case-insensitive glob (`*`, `?`) over a whole string, for rules and suppression scopes."""
+    return re.compile("^" + re.escape(pattern.strip()).replace(r"\*", ".*").replace(r"\?", ".") + "$", re.I)

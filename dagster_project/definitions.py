@@ -1,0 +1,52 @@
+"""The Dagster code location: assets, checks, resources, jobs, schedules and sensors.
+
+`dagster dev -w workspace.yaml` shows this graph; `aml-finops run` and `aml-finops demo` run the
+same assets in-process.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, define_asset_job
+
+from assets.attribution import cost_allocation, project_spend_monthly
+from assets.costs import cost_exports
+from assets.findings import findings
+from assets.inventory import aml_inventory
+from assets.partitions import billing_month_partitions
+from dagster_project.resources import (
+    CostExportsResource,
+    FinopsConfigResource,
+    InventoryResource,
+    WarehouseResource,
+)
+
+ALL_ASSETS = [cost_exports, aml_inventory, cost_allocation, project_spend_monthly, findings]
+
+inventory_job = define_asset_job(
+    "inventory_job", selection=AssetSelection.assets(aml_inventory),
+    description="Capture (replay) the Azure ML inventory and publish the inventory tables.",
+)
+monthly_job = define_asset_job(
+    "monthly_job",
+    selection=AssetSelection.assets(cost_exports, cost_allocation, project_spend_monthly, findings),
+    partitions_def=billing_month_partitions,
+    description="One billing month end to end: ingest, attribute, find, publish.",
+)
+
+
+def default_resources(out_dir: str = "reports", exports: str = "reports/demo-tenant/exports",
+                      inventory: str = "reports/demo-tenant/inventory", config: str | None = None) -> dict:
+    """Resources for a run; the defaults point at the demo tenant that `make demo` generates."""
+    return {
+        "warehouse": WarehouseResource(out_dir=out_dir),
+        "cost_exports": CostExportsResource(root=exports),
+        "inventory": InventoryResource(snapshot_dir=inventory),
+        "finops_config": FinopsConfigResource(path=config),
+    }
+
+
+defs = Definitions(
+    assets=ALL_ASSETS,
+    jobs=[inventory_job, monthly_job],
+    resources=default_resources(),
+)

@@ -1,0 +1,50 @@
+"""Gather what the finding rules read from the warehouse, and run them for one month."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import duckdb
+import polars as pl
+
+from dagster_project.attribution.allocate import read_inventory_table
+from dagster_project.attribution.resolve import InventoryIndex, Resolver
+from dagster_project.config import FinopsConfig
+from dagster_project.findings.rules import FindingInputs, evaluate_findings
+from dagster_project.warehouse import month_relation
+
+
+def main_currency(allocation: pl.DataFrame, default: str = "USD") -> str:
+    """The month's currency with the most spend: savings are stated in it."""
+    if allocation.height == 0:
+        return default
+    per_currency = allocation.group_by("billing_currency").agg(pl.col("effective_cost").abs().sum().alias("spend"))
+    return per_currency.sort(["spend", "billing_currency"], descending=[True, False])["billing_currency"][0]
+
+
+def captured_at_of(workspaces: pl.DataFrame) -> datetime:
+    if workspaces.height == 0 or workspaces["captured_at"].null_count() == workspaces.height:
+        return datetime.now(UTC)
+    return workspaces["captured_at"].max()
+
+
+def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig) -> pl.DataFrame:
+    frames = {name: read_inventory_table(con, f"inventory_{name}")
+              for name in ("workspaces", "computes", "asset_versions", "endpoints", "deployments", "jobs")}
+    allocation = month_relation(con, "cost_allocation", month).pl()
+    usage = month_relation(con, "aml_resource_usage", month).pl()
+    index = InventoryIndex.build(frames["workspaces"], frames["computes"], frames["endpoints"], frames["deployments"])
+    inputs = FindingInputs(
+        billing_month=month,
+        captured_at=captured_at_of(frames["workspaces"]),
+        currency=main_currency(allocation),
+        workspaces=frames["workspaces"],
+        computes=frames["computes"],
+        asset_versions=frames["asset_versions"],
+        endpoints=frames["endpoints"],
+        deployments=frames["deployments"],
+        jobs=frames["jobs"],
+        resource_usage=usage,
+        allocation=allocation,
+    )
+    return evaluate_findings(config, Resolver(config, index), inputs)

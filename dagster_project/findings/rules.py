@@ -1,0 +1,465 @@
+"""Cleanup findings (DESIGN §6): each rule, its evidence, its savings and the command to fix it.
+
+Savings come from what Azure actually billed for the resource in the month (the cost attribution
+ties workspace-level rows to computes and deployments), never from list prices. Where no cost can
+be tied to a resource the finding is *hygiene* with zero savings. Ages count back from the
+inventory's `captured_at`, never from the wall clock, so replaying an old snapshot gives the same
+findings. The tool never runs a command: it prints them, quoted for a POSIX shell.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import shlex
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import polars as pl
+
+from dagster_project.attribution.resolve import Resolver
+from dagster_project.config import FinopsConfig, glob_to_regex
+
+MONEY = pl.Decimal(38, 10)
+FINDINGS_SCHEMA = pl.Schema(
+    {
+        "billing_month": pl.Date,
+        "finding_id": pl.String,
+        "rule_id": pl.String,
+        "category": pl.String,
+        "severity": pl.String,
+        "workspace": pl.String,
+        "resource_id": pl.String,
+        "resource_name": pl.String,
+        "project": pl.String,
+        "owner": pl.String,
+        "evidence": pl.String,
+        "savings": MONEY,
+        "currency": pl.String,
+        "action": pl.String,
+        "command": pl.String,
+        "first_seen": pl.Datetime("us", "UTC"),
+        "last_seen": pl.Datetime("us", "UTC"),
+        "status": pl.String,
+        "suppression_reason": pl.String,
+    }
+)
+
+RULES: dict[str, tuple[str, str]] = {
+    # rule id: (category, what it means)
+    "ci_no_idle_shutdown": ("idle_compute", "Compute instance without idle shutdown or stop schedule"),
+    "ci_left_running": ("idle_compute", "Compute instance left running"),
+    "ci_stopped_abandoned": ("idle_compute", "Compute instance stopped and abandoned"),
+    "cluster_warm_nodes": ("idle_compute", "Cluster keeps warm nodes"),
+    "cluster_slow_scaledown": ("idle_compute", "Cluster slow to scale down"),
+    "cluster_unused": ("idle_compute", "Cluster unused"),
+    "deployment_no_traffic": ("idle_endpoint", "Online deployment without traffic"),
+    "deployment_failed_billed": ("idle_endpoint", "Failed online deployment still billed"),
+    "stale_version": ("asset_hygiene", "Stale asset version"),
+    "duplicate_artifact": ("asset_hygiene", "Duplicate artifact"),
+    "untagged_spend": ("governance", "Spend with no project"),
+}
+
+CENT = Decimal("0.01")
+
+
+def finding_id(rule_id: str, resource_id: str, version: str | None = None) -> str:
+    """Stable across runs: a hash of the rule and the lowercased resource id (and version)."""
+    text = f"{rule_id}|{resource_id.lower()}" + (f"|{version}" if version else "")
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def q(value: object) -> str:
+    """Quote one shell word; names with spaces, quotes or `$` stay one literal argument."""
+    return shlex.quote(str(value))
+
+
+@dataclass(frozen=True)
+class ArmId:
+    subscription: str
+    resource_group: str
+    workspace: str
+
+    @classmethod
+    def parse(cls, resource_id: str) -> ArmId:
+        parts = resource_id.strip("/").split("/")
+        lower = [p.lower() for p in parts]
+
+        def after(segment: str) -> str:
+            return parts[lower.index(segment) + 1] if segment in lower else ""
+
+        return cls(after("subscriptions"), after("resourcegroups"), after("workspaces"))
+
+    def ml_args(self) -> str:
+        return f"--subscription {q(self.subscription)} --resource-group {q(self.resource_group)} --workspace-name {q(self.workspace)}"
+
+
+@dataclass
+class FindingInputs:
+    """Everything the rules read. Frames use the column names of the published tables."""
+
+    billing_month: date
+    captured_at: datetime
+    currency: str
+    workspaces: pl.DataFrame
+    computes: pl.DataFrame
+    asset_versions: pl.DataFrame
+    endpoints: pl.DataFrame
+    deployments: pl.DataFrame
+    jobs: pl.DataFrame
+    # Cost and hours of the month per Azure ML resource: workspace_id, aml_kind, aml_name,
+    # billing_currency, effective_cost, usage_hours.
+    resource_usage: pl.DataFrame
+    # cost_allocation rows of the month.
+    allocation: pl.DataFrame
+
+
+class FindingsEngine:
+    def __init__(self, config: FinopsConfig, resolver: Resolver, inputs: FindingInputs):
+        self.config = config
+        self.t = config.findings
+        self.resolver = resolver
+        self.inputs = inputs
+        self.now = inputs.captured_at
+        self.ws_names = {r["workspace_id"]: r["workspace_name"] for r in inputs.workspaces.iter_rows(named=True)}
+        usage = inputs.resource_usage.filter(pl.col("billing_currency") == inputs.currency)
+        self.usage: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = {
+            (r["workspace_id"], r["aml_kind"], (r["aml_name"] or "").lower()): (
+                r["effective_cost"] or Decimal(0), r["usage_hours"] or Decimal(0))
+            for r in usage.iter_rows(named=True)
+        }
+        month = inputs.billing_month
+        self.month_days = calendar.monthrange(month.year, month.month)[1]
+        self.month_start = datetime(month.year, month.month, 1, tzinfo=self.now.tzinfo)
+        self.month_end = self.month_start + timedelta(days=self.month_days)
+        self.rows: list[dict] = []
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _cost(self, workspace_id: str, kind: str, name: str) -> tuple[Decimal, Decimal]:
+        return self.usage.get((workspace_id, kind, name.lower()), (Decimal(0), Decimal(0)))
+
+    def _severity(self, savings: Decimal, rule_id: str) -> str:
+        if savings >= self.t.severity_high:
+            return "high"
+        if savings >= self.t.severity_medium:
+            return "medium"
+        return "low" if rule_id != "untagged_spend" else "medium"
+
+    def _add(self, rule_id: str, resource_id: str, resource_name: str, workspace_id: str | None, tags,
+             owner_fallback: str | None, savings: Decimal, evidence: dict, action: str, command: str,
+             version: str | None = None) -> None:
+        who = self.resolver.resolve_resource(resource_id, workspace_id, tags, owner_fallback)
+        savings = savings.quantize(CENT) if savings > 0 else Decimal("0.00")
+        evidence = {**evidence, "savings_basis": evidence.get("savings_basis", "hygiene: no cost tied to it")}
+        self.rows.append({
+            "billing_month": self.inputs.billing_month,
+            "finding_id": finding_id(rule_id, resource_id, version),
+            "rule_id": rule_id,
+            "category": RULES[rule_id][0],
+            "severity": self._severity(savings, rule_id),
+            "workspace": self.ws_names.get(workspace_id or "", None),
+            "resource_id": resource_id.lower(),
+            "resource_name": resource_name,
+            "project": who["project"],
+            "owner": who["owner"],
+            "evidence": json.dumps(evidence, sort_keys=True, default=str),
+            "savings": savings,
+            "currency": self.inputs.currency,
+            "action": action,
+            "command": command,
+            "first_seen": self.now,
+            "last_seen": self.now,
+            "status": "open",
+            "suppression_reason": None,
+        })
+
+    def _rate_basis(self, cost: Decimal, hours: Decimal) -> Decimal | None:
+        return cost / hours if hours > 0 else None
+
+    # -- compute instances ---------------------------------------------------------------------
+
+    def compute_instances(self) -> None:
+        t = self.t
+        for c in self.inputs.computes.filter(pl.col("compute_type") == "ComputeInstance").iter_rows(named=True):
+            cid, name, ws = c["compute_id_original"], c["compute_name"], c["workspace_id"]
+            arm = ArmId.parse(cid)
+            cost, hours = self._cost(ws, "compute", name)
+            rate = self._rate_basis(cost, hours)
+            if not c["idle_shutdown"] and not c["stop_schedule_enabled"]:
+                work_hours = Decimal(t.work_hours_per_week) * self.month_days / 7
+                excess = max(Decimal(0), hours - work_hours)
+                savings = excess * rate if rate else Decimal(0)
+                self._add("ci_no_idle_shutdown", cid, name, ws, c["tags"], c["created_by"], savings, {
+                    "idle_shutdown": None, "stop_schedule_enabled": False, "state": c["state"],
+                    "billed_hours": str(hours), "work_schedule_hours": str(work_hours.quantize(CENT)),
+                    "observed_hourly_rate": str(rate.quantize(Decimal("0.0001"))) if rate else None,
+                    "savings_basis": "billed hours above a work schedule × observed hourly rate" if rate else None,
+                }, "Set an idle shutdown (e.g. 60 minutes) on this compute instance.",
+                    f"az rest --method post --url {q('https://management.azure.com' + cid + '/updateIdleShutdownSetting?api-version=2025-12-01')}"
+                    f" --body {q(json.dumps({'idleTimeBeforeShutdown': 'PT60M'}))}")
+            last_op_time = c["last_operation_time"]
+            age_days = (self.now - last_op_time).days if last_op_time else None
+            if c["state"] == "Running" and last_op_time and self.now - last_op_time > timedelta(days=t.ci_left_running_days):
+                self._add("ci_left_running", cid, name, ws, c["tags"], c["created_by"], cost, {
+                    "state": "Running", "last_operation": c["last_operation_name"],
+                    "last_operation_time": last_op_time.isoformat(), "days_since": age_days,
+                    "month_cost": str(cost), "savings_basis": "its observed cost this month (run rate)",
+                }, "Stop this compute instance when it is not in use.",
+                    f"az ml compute stop --name {q(name)} {arm.ml_args()}")
+            if c["state"] == "Stopped" and last_op_time and self.now - last_op_time > timedelta(days=t.ci_stopped_abandoned_days):
+                self._add("ci_stopped_abandoned", cid, name, ws, c["tags"], c["created_by"], cost, {
+                    "state": "Stopped", "last_operation_time": last_op_time.isoformat(), "days_since": age_days,
+                    "month_cost": str(cost),
+                    "savings_basis": "its residual (disk) cost this month" if cost > 0 else None,
+                }, "Delete this compute instance if nobody needs it.",
+                    f"az ml compute delete --name {q(name)} {arm.ml_args()} --yes")
+
+    # -- clusters ------------------------------------------------------------------------------
+
+    def clusters(self) -> None:
+        t = self.t
+        jobs = self.inputs.jobs
+        for k in self.inputs.computes.filter(pl.col("compute_type") == "AmlCompute").iter_rows(named=True):
+            cid, name, ws = k["compute_id_original"], k["compute_name"], k["workspace_id"]
+            arm = ArmId.parse(cid)
+            cost, hours = self._cost(ws, "compute", name)
+            rate = self._rate_basis(cost, hours)
+            mine = jobs.filter((pl.col("workspace_id") == ws) & (pl.col("compute_name").str.to_lowercase() == name.lower()))
+            in_month = mine.filter(pl.col("start_time").is_not_null() & (pl.col("start_time") >= self.month_start)
+                                   & (pl.col("start_time") < self.month_end))
+            job_hours = Decimal(0)
+            for j in in_month.iter_rows(named=True):
+                if j["end_time"] and j["start_time"]:
+                    job_hours += Decimal(int((j["end_time"] - j["start_time"]).total_seconds())) / 3600
+            if (k["min_nodes"] or 0) > 0:
+                idle_hours = max(Decimal(0), hours - job_hours)
+                self._add("cluster_warm_nodes", cid, name, ws, k["tags"], k["created_by"],
+                          idle_hours * rate if rate else Decimal(0), {
+                              "min_nodes": k["min_nodes"], "billed_node_hours": str(hours),
+                              "job_hours": str(job_hours.quantize(CENT)),
+                              "observed_hourly_rate": str(rate.quantize(Decimal("0.0001"))) if rate else None,
+                              "savings_basis": "idle node-hours (billed minus job hours) × observed rate" if rate else None,
+                          }, "Let the cluster scale to zero nodes when idle.",
+                          f"az ml compute update --name {q(name)} {arm.ml_args()} --min-instances 0")
+            idle_s = k["idle_seconds_before_scaledown"]
+            if idle_s is not None and idle_s > t.cluster_idle_seconds_max:
+                excess_h = Decimal(idle_s - t.cluster_recommended_idle_seconds) / 3600
+                n_jobs = in_month.height
+                self._add("cluster_slow_scaledown", cid, name, ws, k["tags"], k["created_by"],
+                          Decimal(n_jobs) * excess_h * rate if rate else Decimal(0), {
+                              "idle_seconds_before_scaledown": idle_s, "jobs_this_month": n_jobs,
+                              "observed_hourly_rate": str(rate.quantize(Decimal("0.0001"))) if rate else None,
+                              "savings_basis": "jobs × excess idle time × observed rate" if rate else None,
+                          }, f"Scale down after {t.cluster_recommended_idle_seconds} s of idleness.",
+                          f"az ml compute update --name {q(name)} {arm.ml_args()} "
+                          f"--idle-time-before-scale-down {t.cluster_recommended_idle_seconds}")
+            recent = mine.filter(pl.col("created_on") >= self.now - timedelta(days=t.cluster_unused_days))
+            if recent.height == 0:
+                last = mine["created_on"].max() if mine.height else None
+                self._add("cluster_unused", cid, name, ws, k["tags"], k["created_by"], cost, {
+                    "jobs_in_window": 0, "window_days": t.cluster_unused_days,
+                    "last_job": last.isoformat() if last else None, "month_cost": str(cost),
+                    "savings_basis": "its cost this month" if cost > 0 else None,
+                }, "Delete this cluster if nobody uses it.",
+                    f"az ml compute delete --name {q(name)} {arm.ml_args()} --yes")
+
+    # -- online deployments --------------------------------------------------------------------
+
+    def deployments(self) -> None:
+        for d in self.inputs.deployments.iter_rows(named=True):
+            did, ws = d["deployment_id_original"], d["workspace_id"]
+            arm = ArmId.parse(did)
+            aml_name = f"{d['endpoint_name']}/{d['deployment_name']}"
+            cost, _ = self._cost(ws, "endpoint", aml_name)
+            args = (f"--name {q(d['deployment_name'])} --endpoint-name {q(d['endpoint_name'])} {arm.ml_args()}")
+            count = d["instance_count"] or 0
+            if (d["traffic_pct"] or 0) == 0 and (d["mirror_traffic_pct"] or 0) == 0 and count >= 1:
+                self._add("deployment_no_traffic", did, aml_name, ws, d["tags"], None, cost, {
+                    "traffic_pct": d["traffic_pct"] or 0, "mirror_traffic_pct": d["mirror_traffic_pct"] or 0,
+                    "instance_type": d["instance_type"], "instance_count": count, "month_cost": str(cost),
+                    "savings_basis": "its cost this month" if cost > 0 else None,
+                }, "Delete this deployment: it serves no traffic but keeps instances.",
+                    f"az ml online-deployment delete {args} --yes")
+            if (d["provisioning_state"] or "").lower() == "failed" and count >= 1:
+                self._add("deployment_failed_billed", did, aml_name, ws, d["tags"], None, cost, {
+                    "provisioning_state": d["provisioning_state"], "instance_count": count, "month_cost": str(cost),
+                    "savings_basis": "its cost this month" if cost > 0 else None,
+                }, "Delete or fix this failed deployment: its instances are still billed.",
+                    f"az ml online-deployment delete {args} --yes")
+
+    # -- asset versions ------------------------------------------------------------------------
+
+    def asset_versions(self) -> None:
+        t = self.t
+        versions = self.inputs.asset_versions
+        if versions.height == 0:
+            return
+        # (workspace_id, kind, name, version) of every version a deployment or a recent job uses.
+        referenced: set[tuple[str, str, str, str]] = set()
+        for d in self.inputs.deployments.iter_rows(named=True):
+            for kind, name, version in _asset_refs(d["model"]) | _asset_refs(d["environment"]):
+                referenced.add((d["workspace_id"], kind, name, version))
+        recent_jobs = self.inputs.jobs.filter(pl.col("created_on") >= self.now - timedelta(days=t.recent_job_days))
+        for j in recent_jobs.iter_rows(named=True):
+            for kind, name, version in _asset_refs(j["environment"]):
+                referenced.add((j["workspace_id"], kind, name, version))
+        ranked = versions.with_columns(
+            pl.col("version").cast(pl.Int64, strict=False).alias("_version_number"),
+        ).with_columns(
+            pl.col("_version_number").rank("ordinal", descending=True)
+            .over(["workspace_id", "kind", "name"]).alias("_newest_rank")
+        )
+        for v in ranked.iter_rows(named=True):
+            if v["is_archived"] or v["_newest_rank"] <= t.stale_keep_latest:
+                continue
+            if not v["created_on"] or self.now - v["created_on"] <= timedelta(days=t.stale_min_age_days):
+                continue
+            if (v["workspace_id"], v["kind"], v["name"].lower(), v["version"]) in referenced:
+                continue
+            arm = ArmId.parse(v["asset_id_original"])
+            self._add("stale_version", v["asset_id_original"], f"{v['name']}:{v['version']}", v["workspace_id"],
+                      v["tags"], v["created_by"], Decimal(0), {
+                          "kind": v["kind"], "created_on": v["created_on"].isoformat(),
+                          "age_days": (self.now - v["created_on"]).days, "newest_rank": v["_newest_rank"],
+                          "keep_latest": t.stale_keep_latest, "referenced": False,
+                      }, f"Archive this {v['kind']} version: old, superseded and unused.",
+                      f"az ml {v['kind']} archive --name {q(v['name'])} --version {q(v['version'])} {arm.ml_args()}",
+                      version=v["version"])
+
+    def duplicates(self) -> None:
+        versions = self.inputs.asset_versions.filter(~pl.col("is_archived"))
+        if versions.height == 0:
+            return
+        versions = versions.with_columns(
+            pl.col("conda_file").map_elements(_canonical_conda_text, return_dtype=pl.String).alias("_conda"),
+            pl.col("version").cast(pl.Int64, strict=False).alias("_version_number"),
+        ).sort(["created_on", "name", "_version_number"])
+        first_by_key: dict[tuple, dict] = {}
+        for v in versions.iter_rows(named=True):
+            keys = []
+            if v["path"]:
+                keys.append(("path", v["workspace_id"], v["path"].rstrip("/").lower()))
+            if v["image"]:
+                keys.append(("environment", v["workspace_id"], v["image"], v["_conda"]))
+            for key in keys:
+                original = first_by_key.setdefault(key, v)
+                if original is v or original["name"] == v["name"]:
+                    continue
+                arm = ArmId.parse(v["asset_id_original"])
+                self._add("duplicate_artifact", v["asset_id_original"], f"{v['name']}:{v['version']}",
+                          v["workspace_id"], v["tags"], v["created_by"], Decimal(0), {
+                              "kind": v["kind"], "same_as": f"{original['name']}:{original['version']}",
+                              "match": "same storage path" if key[0] == "path" else "same image and conda specification",
+                              **({"path": v["path"]} if key[0] == "path" else {"image": v["image"]}),
+                          }, f"Archive this duplicate {v['kind']} version; keep {original['name']}:{original['version']}.",
+                          f"az ml {v['kind']} archive --name {q(v['name'])} --version {q(v['version'])} {arm.ml_args()}",
+                          version=v["version"])
+                break
+
+    # -- untagged spend ------------------------------------------------------------------------
+
+    def untagged(self) -> None:
+        alloc = self.inputs.allocation.filter(
+            (pl.col("project") == "(unallocated)") & (pl.col("billing_currency") == self.inputs.currency)
+            & (pl.col("resource_id") != "")
+        )
+        if alloc.height == 0:
+            return
+        alloc = alloc.with_columns(
+            pl.when(pl.col("aml_kind") == "compute").then(pl.col("workspace_id") + "/computes/" + pl.col("aml_name").str.to_lowercase())
+            .when(pl.col("aml_kind") == "endpoint").then(
+                pl.col("workspace_id") + "/onlineendpoints/" + pl.col("aml_name").str.to_lowercase().str.replace("/", "/deployments/"))
+            .otherwise(pl.col("resource_id")).alias("_target")
+        )
+        per_target = alloc.group_by("_target", "workspace_id", "aml_kind", "aml_name").agg(
+            pl.col("effective_cost").sum().alias("spend"))
+        for r in per_target.sort("_target").iter_rows(named=True):
+            spend = r["spend"] or Decimal(0)
+            if spend < self.t.untagged_min_spend:
+                continue
+            target = r["_target"]
+            key = self.config.tags.project[0]
+            if r["aml_kind"] == "compute":
+                arm = ArmId.parse(target)
+                command = (f"az ml compute update --name {q(r['aml_name'])} {arm.ml_args()} "
+                           f"--set {q(f'tags.{key}=<project>')}")
+            else:
+                command = f"az tag update --resource-id {q(target)} --operation merge --tags {q(f'{key}=<project>')}"
+            self._add("untagged_spend", target, r["aml_name"] or target.rsplit("/", 1)[-1], r["workspace_id"], None,
+                      None, Decimal(0), {
+                          "unallocated_spend": str(spend.quantize(CENT)), "threshold": str(self.t.untagged_min_spend),
+                          "aml_kind": r["aml_kind"], "savings_basis": "governance: no savings, the spend has no owner",
+                      }, f"Tag this resource with a '{key}' tag so its spend reaches a project.", command)
+
+    def run(self) -> pl.DataFrame:
+        self.compute_instances()
+        self.clusters()
+        self.deployments()
+        self.asset_versions()
+        self.duplicates()
+        self.untagged()
+        frame = pl.DataFrame(self.rows, schema=FINDINGS_SCHEMA, orient="row") if self.rows else pl.DataFrame(
+            schema=FINDINGS_SCHEMA)
+        return apply_suppressions(frame, self.config, self.inputs.billing_month)
+
+
+def _asset_refs(reference: str | None) -> set[tuple[str, str, str]]:
+    """`azureml:name:version` (or an ARM id …/models/name/versions/v) → {(kind?, name, version)}."""
+    if not reference:
+        return set()
+    ref = reference.strip()
+    if "/versions/" in ref.lower():
+        parts = ref.strip("/").split("/")
+        lower = [p.lower() for p in parts]
+        i = lower.index("versions")
+        kind = {"models": "model", "environments": "environment", "data": "data"}.get(lower[i - 2], "")
+        return {(k, parts[i - 1].lower(), parts[i + 1]) for k in ([kind] if kind else ["model", "environment", "data"])}
+    if ref.startswith("azureml:"):
+        ref = ref[len("azureml:"):]
+    bits = ref.split(":")
+    if len(bits) >= 2:
+        return {(k, bits[0].lower(), bits[1]) for k in ("model", "environment", "data")}
+    return set()
+
+
+def _canonical_conda_text(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        spec = json.loads(text)
+    except ValueError:
+        return text.strip()
+
+    def canon(x):
+        if isinstance(x, dict):
+            return {k: canon(v) for k, v in sorted(x.items())}
+        if isinstance(x, list):
+            return sorted((canon(i) for i in x), key=lambda i: json.dumps(i, sort_keys=True))
+        return x
+
+    return json.dumps(canon(spec), sort_keys=True)
+
+
+def apply_suppressions(findings: pl.DataFrame, config: FinopsConfig, today: date) -> pl.DataFrame:
+    """Mark findings matched by an unexpired suppression as `suppressed`, with its reason."""
+    if findings.height == 0 or not config.suppressions:
+        return findings
+    active = [s for s in config.suppressions if s.until is None or s.until >= today]
+    statuses, reasons = [], []
+    for row in findings.iter_rows(named=True):
+        hit = next((s for s in active if (s.finding_id and s.finding_id == row["finding_id"]) or (
+            s.rule and s.rule == row["rule_id"] and (not s.scope or glob_to_regex(s.scope).match(row["resource_id"])))),
+            None)
+        statuses.append("suppressed" if hit else row["status"])
+        reasons.append(hit.reason if hit else row["suppression_reason"])
+    return findings.with_columns(pl.Series("status", statuses), pl.Series("suppression_reason", reasons,
+                                                                          dtype=pl.String))
+
+
+def evaluate_findings(config: FinopsConfig, resolver: Resolver, inputs: FindingInputs) -> pl.DataFrame:
+    """All findings of one month, sorted by savings (largest first)."""
+    frame = FindingsEngine(config, resolver, inputs).run()
+    return frame.sort(["savings", "rule_id", "resource_id"], descending=[True, False, False])

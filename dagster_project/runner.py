@@ -1,0 +1,113 @@
+"""Run the Dagster asset graph in-process, month by month, as `aml-finops run` and `demo` do.
+
+The CLI does not have its own pipeline: it materializes the very assets `dagster dev` shows, with
+resources pointing at the folders given on the command line, on an ephemeral Dagster instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from dagster import AssetSelection, DagsterInstance, materialize
+
+from dagster_project.sql import load_sql
+from dagster_project.warehouse import Warehouse
+
+
+class PipelineFailed(RuntimeError):
+    """A step failed or a blocking check did not pass; the message says which and why."""
+
+
+@dataclass
+class RunSummary:
+    out_dir: Path
+    months: list[date]
+    latest_month: date | None = None
+    project_spend: pl.DataFrame | None = None
+    unallocated_share_pct: Decimal | None = None
+    findings_open: int = 0
+    findings_savings: Decimal = Decimal(0)
+    currency: str = ""
+    rejects: int = 0
+    failed_checks: list[str] = field(default_factory=list)
+
+
+def _resources(out_dir: Path, exports: Path, inventory: Path, config: Path | None) -> dict:
+    from dagster_project.definitions import default_resources
+
+    return default_resources(out_dir=str(out_dir), exports=str(exports), inventory=str(inventory),
+                             config=str(config) if config else None)
+
+
+def _failure_message(result) -> str:
+    messages = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            text = error.message.strip() if error else "unknown error"
+            # Dagster wraps user errors; the innermost cause is what the user can act on.
+            cause = error.cause if error else None
+            while cause is not None:
+                text = cause.message.strip()
+                cause = cause.cause
+            messages.append(f"{event.step_key}: {text}")
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            messages.append(f"check {check.asset_check_key.name} on {check.asset_key.to_user_string()} failed"
+                            + (f": {check.description}" if check.description else ""))
+    return "; ".join(messages) or "the run failed"
+
+
+def run_pipeline(exports: Path, inventory: Path, out_dir: Path, months: list[date] | None = None,
+                 config: Path | None = None, progress: Callable[[str], None] | None = None) -> RunSummary:
+    """Inventory once, then every month: ingest → attribute → spend → findings. Stops at the first failure."""
+    from dagster_project.costs.discovery import months_available
+    from dagster_project.definitions import ALL_ASSETS, aml_inventory
+
+    say = progress or (lambda message: None)
+    if months is None:
+        months = months_available(exports)
+        if not months:
+            raise PipelineFailed(f"no Cost Management export runs found under {exports}")
+    resources = _resources(out_dir, exports, inventory, config)
+    monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
+    with DagsterInstance.ephemeral() as instance:
+        say("inventory: replaying the Azure ML snapshot through azure-ai-ml")
+        result = materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
+                             instance=instance, raise_on_error=False)
+        if not result.success:
+            raise PipelineFailed(f"inventory: {_failure_message(result)}")
+        for index, month in enumerate(months, start=1):
+            say(f"month {month:%Y-%m} ({index}/{len(months)}): ingest, attribute, find, publish")
+            result = materialize(ALL_ASSETS, selection=monthly, partition_key=month.isoformat(),
+                                 resources=resources, instance=instance, raise_on_error=False)
+            failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
+            if not result.success or failed_checks:
+                raise PipelineFailed(f"month {month:%Y-%m}: {_failure_message(result)}")
+    return summarize(out_dir, months)
+
+
+def summarize(out_dir: Path, months: list[date]) -> RunSummary:
+    """What the end of a run prints: spend per project, unallocated share, findings, rejects."""
+    summary = RunSummary(out_dir=out_dir, months=months, latest_month=max(months) if months else None)
+    if not summary.latest_month:
+        return summary
+    params = {"billing_month": summary.latest_month}
+    with Warehouse(out_dir).connect(read_only=True) as con:
+        spend = con.sql(load_sql("reports/run_summary_spend"), params=params).pl()
+        findings = con.sql(load_sql("reports/run_summary_findings"), params=params).fetchone()
+        summary.rejects = con.sql(load_sql("reports/run_summary_rejects"),
+                                  params={"months": [m for m in months]}).fetchone()[0]
+    summary.project_spend = spend
+    if spend.height:
+        summary.currency = spend["billing_currency"][0]
+        main = spend.filter(pl.col("billing_currency") == summary.currency)
+        unallocated = main.filter(pl.col("project") == "(unallocated)")
+        summary.unallocated_share_pct = unallocated["share_pct"][0] if unallocated.height else Decimal("0.00")
+    summary.findings_open, summary.findings_savings = findings[0], findings[1] or Decimal(0)
+    return summary
