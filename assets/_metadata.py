@@ -1,6 +1,5 @@
 """Metadata helpers shared by the assets: what the Dagster UI shows beside each materialization."""
 
-from __future__ import annotations
 
 from decimal import Decimal
 

@@ -1,6 +1,5 @@
 """Attribution assets: every cent of a month to a project, owner and cost center, with its reason."""
 
-from __future__ import annotations
 
 from decimal import Decimal
 

@@ -1,6 +1,5 @@
 """Cost ingestion assets: the month's export runs, loaded exactly once, nothing lost."""
 
-from __future__ import annotations
 
 from dagster import (
     AssetCheckResult,
@@ -13,10 +12,10 @@ from dagster import (
     multi_asset,
 )
 
-from assets._metadata import markdown_preview, money_text
+from assets._metadata import money_text
 from assets.partitions import billing_month_partitions, partition_month
 from dagster_project.costs.discovery import runs_for_month
-from dagster_project.costs.load import load_month, publish_cost_parquet
+from dagster_project.costs.load import load_month
 from dagster_project.resources import CostExportsResource, WarehouseResource
 
 
@@ -45,9 +44,9 @@ def cost_exports(context: AssetExecutionContext, warehouse: WarehouseResource, c
     wh = warehouse.get()
     with wh.connect() as con:
         result = load_month(con, runs, month)
-        publish_cost_parquet(wh, con, month)
-    totals = {f"effective_cost_{c}": MetadataValue.text(money_text(t.effective)) for c, t in result.totals.items()}
-    totals |= {f"billed_cost_{c}": MetadataValue.text(money_text(t.billed)) for c, t in result.totals.items()}
+        wh.mirror_month(con, month, ["cost_line_items", "cost_rejects"])
+    totals = {f"effective_cost_{c}": MetadataValue.text(money_text(t.effective_cost)) for c, t in result.totals.items()}
+    totals |= {f"billed_cost_{c}": MetadataValue.text(money_text(t.billed_cost)) for c, t in result.totals.items()}
     yield MaterializeResult(asset_key="cost_line_items", metadata={
         "billing_month": month.isoformat(),
         "row_count": result.rows_loaded,

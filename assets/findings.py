@@ -1,6 +1,5 @@
 """Findings asset: the month's cleanup list, with savings from observed cost and the command."""
 
-from __future__ import annotations
 
 from decimal import Decimal
 import polars as pl
@@ -32,7 +31,9 @@ def findings(context: AssetExecutionContext, warehouse: WarehouseResource,
         stage_frame(con, "month_findings", frame)
         counts = wh.publish_month(con, month, {"findings": "month_findings"})
     open_findings = frame.filter(pl.col("status") == "open")
-    savings = sum(open_findings["savings"].to_list(), Decimal(0)) if open_findings.height else Decimal(0)
+    # Rules can overlap on one resource; count each resource once, with its largest estimate.
+    per_resource = open_findings.group_by("resource_id").agg(pl.col("savings").max())
+    savings = sum(per_resource["savings"].to_list(), Decimal(0)) if per_resource.height else Decimal(0)
     per_rule = frame.group_by("rule_id").agg(pl.len().alias("findings"), pl.col("savings").sum()).sort("rule_id")
     return MaterializeResult(metadata={
         "billing_month": month.isoformat(),

@@ -1,6 +1,5 @@
 """Inventory assets: the Azure ML estate at one moment, replayed through the real azure-ai-ml SDK."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
 

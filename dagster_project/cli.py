@@ -189,6 +189,11 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _error(message: str) -> None:
+    # Plain print: rich would wrap a long path across lines.
+    print(message, file=sys.stderr)
+
+
 COMMANDS = {"demo": cmd_demo, "demo-data": cmd_demo_data, "run": cmd_run}
 
 
@@ -201,13 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        err_console.print(f"aml-finops {args.command}: error: {exc}", markup=False)
+        _error(f"aml-finops {args.command}: error: {exc}")
         return 2
     except (ConfigError, PipelineFailed, FileNotFoundError, ValueError) as exc:
-        err_console.print(f"aml-finops {args.command}: error: {exc}", markup=False)
+        _error(f"aml-finops {args.command}: error: {exc}")
         return 1
     except KeyboardInterrupt:
-        err_console.print("aml-finops: interrupted; outputs of completed months are intact", markup=False)
+        _error("aml-finops: interrupted; outputs of completed months are intact")
         return 130
 
 

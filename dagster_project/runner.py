@@ -63,6 +63,11 @@ def _failure_message(result) -> str:
     return "; ".join(messages) or "the run failed"
 
 
+# The CLI shows its own progress and a one-line error; Dagster's per-event console log (with its
+# stack traces) would bury both. Failures are still read from the run's events.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
 def run_pipeline(exports: Path, inventory: Path, out_dir: Path, months: list[date] | None = None,
                  config: Path | None = None, progress: Callable[[str], None] | None = None) -> RunSummary:
     """Inventory once, then every month: ingest → attribute → spend → findings. Stops at the first failure."""
@@ -79,13 +84,14 @@ def run_pipeline(exports: Path, inventory: Path, out_dir: Path, months: list[dat
     with DagsterInstance.ephemeral() as instance:
         say("inventory: replaying the Azure ML snapshot through azure-ai-ml")
         result = materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
-                             instance=instance, raise_on_error=False)
+                             instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG)
         if not result.success:
             raise PipelineFailed(f"inventory: {_failure_message(result)}")
         for index, month in enumerate(months, start=1):
             say(f"month {month:%Y-%m} ({index}/{len(months)}): ingest, attribute, find, publish")
             result = materialize(ALL_ASSETS, selection=monthly, partition_key=month.isoformat(),
-                                 resources=resources, instance=instance, raise_on_error=False)
+                                 resources=resources, instance=instance, raise_on_error=False,
+                                 run_config=QUIET_RUN_CONFIG)
             failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
             if not result.success or failed_checks:
                 raise PipelineFailed(f"month {month:%Y-%m}: {_failure_message(result)}")
@@ -100,9 +106,9 @@ def summarize(out_dir: Path, months: list[date]) -> RunSummary:
     params = {"billing_month": summary.latest_month}
     with Warehouse(out_dir).connect(read_only=True) as con:
         spend = con.sql(load_sql("reports/run_summary_spend"), params=params).pl()
-        findings = con.sql(load_sql("reports/run_summary_findings"), params=params).fetchone()
+        findings = con.sql(load_sql("reports/run_summary_findings"), params=params).fetchall()[0]
         summary.rejects = con.sql(load_sql("reports/run_summary_rejects"),
-                                  params={"months": [m for m in months]}).fetchone()[0]
+                                  params={"months": [m for m in months]}).fetchall()[0][0]
     summary.project_spend = spend
     if spend.height:
         summary.currency = spend["billing_currency"][0]

@@ -144,6 +144,12 @@ class Warehouse:
             self.publish_parquet(path, table, month)
         return counts
 
+    def mirror_month(self, con: duckdb.DuckDBPyConnection, month: date, tables: list[str]) -> None:
+        """Rewrite the Parquet mirror of `month` for tables already replaced in DuckDB."""
+        staged = {table: self.stage_parquet(month_relation(con, table, month), table, month) for table in tables}
+        for table, path in staged.items():
+            self.publish_parquet(path, table, month)
+
     def publish_snapshot_tables(self, con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         """Replace whole snapshot tables (the inventory) from Polars frames, all or nothing."""
         staged: dict[str, Path] = {}
@@ -183,7 +189,7 @@ def replace_month(con: duckdb.DuckDBPyConnection, table: str, month: date, relat
     column_list = ", ".join(f'"{c}"' for c in columns)
     con.execute(f"DELETE FROM {table} WHERE billing_month = $month", {"month": month})
     con.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {relation_name}")
-    return con.execute(f"SELECT count(*) FROM {table} WHERE billing_month = $month", {"month": month}).fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {table} WHERE billing_month = $month", {"month": month}).fetchall()[0][0]
 
 
 def replace_table_from_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:

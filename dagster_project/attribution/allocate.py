@@ -29,7 +29,7 @@ def read_inventory_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataF
     """A published inventory table as a Polars frame (the inventory asset must have run)."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": table}
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         raise MissingInventoryError(
             f"table {table} is missing from the warehouse: materialize the inventory assets first")

@@ -290,6 +290,9 @@ class Resolver:
                 project = self.normalize_project(hit[1])
                 method = level.method
                 rule = f"{level.rule} '{hit[0]}'" if level.name != "aml_resource" else f"{level.rule}, tag '{hit[0]}'"
+                via = next((lvl for lvl in levels if lvl.name == "aml_resource"), None)
+                if via is not None and level.name not in ("row", "aml_resource"):
+                    rule += f" (via {via.rule})"
                 break
         owner = next((v for lvl in levels if (v := (self._first(lvl.tags, keys.owner) or (None, None))[1])), None)
         if owner is None:

@@ -1,0 +1,56 @@
+"""The command line: clear one-line errors, and `dagster definitions validate` on the code location."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagster_project.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_run_with_a_missing_folder_is_one_clear_line(tmp_path, capsys):
+    code = main(["run", "--exports", str(tmp_path / "nope"), "--inventory", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err == f"aml-finops run: error: exports folder not found: {tmp_path / 'nope'}"
+
+
+def test_run_with_an_invalid_config_names_the_key(tmp_path, capsys):
+    (tmp_path / "exports").mkdir()
+    config = tmp_path / "finops.yaml"
+    config.write_text("findings:\n  stale_keep_latest: zero\n")
+    code = main(["run", "--exports", str(tmp_path / "exports"), "--inventory", str(tmp_path),
+                 "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{config}: findings.stale_keep_latest:" in err
+    assert "Traceback" not in err
+
+
+def test_bad_month_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        main(["run", "--exports", str(tmp_path), "--inventory", str(tmp_path), "--month", "2026-13"])
+    assert excinfo.value.code == 2
+    assert "not a month: '2026-13' (expected YYYY-MM)" in capsys.readouterr().err
+
+
+def test_run_without_any_export_fails_clearly(tmp_path, capsys):
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "inventory").mkdir()
+    code = main(["run", "--exports", str(tmp_path / "exports"), "--inventory", str(tmp_path / "inventory"),
+                 "--out", str(tmp_path / "out")])
+    assert code == 1
+    assert "no Cost Management export runs found under" in capsys.readouterr().err
+
+
+def test_dagster_definitions_validate():
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO,
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "aml_finops" in result.stdout + result.stderr
