@@ -1,0 +1,310 @@
+"""Load one billing month of export runs into DuckDB: `cost_line_items` and `cost_rejects`.
+
+DuckDB reads the files itself (CSV, gzip CSV, Parquet) and streams them through the SQL in
+`sql/costs/`; Python never loops over rows. Per schema group (FOCUS any version / EA, CSV or
+Parquet) one staging statement types every row and decides whether it can be published; the
+rows that parse go to `cost_line_items`, the others to `cost_rejects` with file, 1-based data
+row and reason. The month is replaced in one transaction: any error rolls everything back, so a
+failed load leaves the tables as they were.
+
+File lists, the month and the cost basis are bound parameters. The only text spliced into a
+statement is one of our own source fragments (`sql/costs/source_csv.sql` or
+`source_parquet.sql`) into the `{{source}}` slot of a staging statement.
+
+Columns a statement names but a file lacks (FOCUS 1.0 has no `x_ResourceGroupName`, for
+instance) come from a header-only "stub" file read in the same `read_csv(union_by_name=true)`
+call: it contributes the column, no rows.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.costs.discovery import ExportBlob, ExportRun
+from dagster_project.costs.schemas import SchemaInfo, UnknownSchemaError, detect_schema, read_header
+from dagster_project.sql import load_sql
+
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+# Columns the staging statements name; the stub file provides the ones a file lacks.
+FOCUS_STUB_COLUMNS = (
+    "BilledCost", "EffectiveCost", "ListCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd",
+    "ChargeCategory", "ChargeClass", "ResourceId", "ResourceName", "ResourceType", "ServiceName",
+    "SubAccountId", "x_ResourceGroupName", "RegionId", "RegionName", "x_SkuMeterCategory",
+    "ChargeDescription", "ConsumedQuantity", "ConsumedUnit", "Tags", "x_SkuDetails", "SkuPriceDetails",
+)
+EA_STUB_COLUMNS = (
+    "CostInBillingCurrency", "Cost", "ChargeType", "PricingModel", "PayGPrice", "Quantity",
+    "BillingCurrencyCode", "BillingCurrency", "Date", "ResourceId", "ResourceName", "MeterCategory",
+    "SubscriptionId", "SubscriptionGuid", "ResourceGroup", "ResourceLocation", "ProductName", "Product",
+    "UnitOfMeasure", "Tags", "AdditionalInfo",
+)
+_MACROS = ("macro_cost_decimal", "macro_cost_timestamp", "macro_cost_tags",
+           "macro_cost_json")
+
+
+class CostLoadError(RuntimeError):
+    """A load failed (unreadable / corrupt file, unsupported schema); nothing was published."""
+
+
+@dataclass(frozen=True)
+class BlobLoad:
+    source_file: str  # relative to the export root
+    export_name: str
+    run_id: str | None
+    source_schema: str
+    expected_rows: int | None  # manifest dataRowCount
+    rows_read: int  # data rows in the file: loaded + rejected
+    rows_rejected: int
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.rows_read - self.rows_rejected
+
+    @property
+    def row_count_mismatch(self) -> bool:
+        return self.expected_rows is not None and self.expected_rows != self.rows_read
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    line_items: int
+    billed_cost: Decimal
+    effective_cost: Decimal
+
+
+@dataclass
+class LoadResult:
+    month: date
+    blobs: list[BlobLoad] = field(default_factory=list)
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    totals: dict[str, CurrencyTotals] = field(default_factory=dict)  # per billing currency
+
+    @property
+    def source_files(self) -> list[str]:
+        return [b.source_file for b in self.blobs]
+
+    def row_count_mismatches(self) -> list[str]:
+        """One message per blob whose data rows differ from its manifest's dataRowCount."""
+        return [
+            f"{b.source_file}: manifest dataRowCount {b.expected_rows}, file has {b.rows_read} data rows"
+            for b in self.blobs if b.row_count_mismatch
+        ]
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create `cost_line_items` and `cost_rejects` when missing."""
+    con.execute(load_sql("costs/create_cost_line_items"))
+    con.execute(load_sql("costs/create_cost_rejects"))
+
+
+@dataclass(frozen=True)
+class _File:
+    blob: ExportBlob
+    run: ExportRun
+    schema: SchemaInfo
+    fmt: str  # csv | parquet
+    relative: str
+
+
+def _relative(run: ExportRun, blob: ExportBlob) -> str:
+    if blob.relative:
+        return blob.relative
+    if run.root is not None:
+        try:
+            return Path(blob.path).resolve().relative_to(Path(run.root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return Path(blob.path).as_posix()
+
+
+def _classify(runs: list[ExportRun], month: date) -> tuple[list[_File], list[BlobLoad]]:
+    files: list[_File] = []
+    empty: list[BlobLoad] = []
+    for run in runs:
+        if run.month != month:
+            raise ValueError(f"run {run.run_id or run.range_folder} of {run.export_name} is for {run.month}, "
+                             f"not {month}")
+        for blob in run.blobs:
+            rel = _relative(run, blob)
+            path = Path(blob.path)
+            if not path.is_file():
+                raise CostLoadError(f"{rel}: listed export file is missing ({path})")
+            if path.stat().st_size == 0:
+                # A zero-byte blob holds no header and no rows: nothing to load, still counted.
+                empty.append(BlobLoad(rel, run.export_name, run.run_id, "empty", blob.expected_rows, 0, 0))
+                continue
+            try:
+                header = read_header(path)
+                hint = f"{run.export_name}/{path.name}"
+                schema = detect_schema(header, rel, run.data_version, run.export_type or _type_hint(hint))
+            except UnknownSchemaError as exc:
+                raise CostLoadError(str(exc).replace(str(path), rel)) from exc
+            if not schema.loadable:
+                raise CostLoadError(f"{rel}: schema {schema.name} is detected but not supported for loading yet")
+            fmt = "parquet" if path.name.lower().endswith(".parquet") else "csv"
+            files.append(_File(blob, run, schema, fmt, rel))
+    return files, empty
+
+
+def _type_hint(name: str) -> str | None:
+    lowered = name.lower()
+    if "amortized" in lowered:
+        return "AmortizedCost"
+    if "actual" in lowered:
+        return "ActualCost"
+    return None
+
+
+def _stub(tmp: Path, family: str, fmt: str) -> Path:
+    columns = FOCUS_STUB_COLUMNS if family == "focus" else EA_STUB_COLUMNS
+    if fmt == "csv":
+        path = tmp / f"stub_{family}.csv"
+        path.write_text(",".join(columns) + "\n", encoding="utf-8")
+        return path
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp / f"stub_{family}.parquet"
+    pq.write_table(pa.table({c: pa.array([], pa.string()) for c in columns}), path)
+    return path
+
+
+def _with_source(statement: str, fmt: str) -> str:
+    body = load_sql(f"costs/{statement}")
+    source = load_sql(f"costs/source_{fmt}")
+    # Only our own fragment goes in; comments are dropped so the splice stays one SELECT.
+    source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("--"))
+    return body.replace("{{source}}", source)
+
+
+@contextmanager
+def _settings(con: duckdb.DuckDBPyConnection, **values: str | bool) -> Iterator[None]:
+    """Apply DuckDB settings for the load and restore the previous values afterwards."""
+    previous = {}
+    for name in values:
+        previous[name] = con.execute("SELECT current_setting(?)", [name]).fetchone()[0]
+    try:
+        for name, value in values.items():
+            con.execute(f"SET {name} = ?", [value])  # names are our own literals, values bound
+        yield
+    finally:
+        for name, value in previous.items():
+            con.execute(f"SET {name} = ?", [value])
+
+
+def _probe_error(con: duckdb.DuckDBPyConnection, group: list[_File], exc: Exception) -> str:
+    """Name the file a DuckDB read error came from (read each file alone if the message doesn't)."""
+    message = str(exc)
+    for f in group:
+        if str(f.blob.path) in message:
+            return f.relative
+    if len(group) == 1:
+        return group[0].relative
+    for f in group:
+        try:
+            if f.fmt == "csv":
+                con.execute("SELECT count(*) FROM read_csv(?, header = true, all_varchar = true)",
+                            [[str(f.blob.path)]]).fetchone()
+            else:
+                con.execute("SELECT count(*) FROM read_parquet(?)", [[str(f.blob.path)]]).fetchone()
+        except duckdb.Error:
+            return f.relative
+    return ", ".join(f.relative for f in group)
+
+
+def _clean(message: str, group: list[_File]) -> str:
+    for f in group:
+        message = message.replace(str(f.blob.path), f.relative)
+    return re.sub(r"\s+", " ", message).strip()
+
+
+def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: date,
+               memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> LoadResult:
+    """Replace `month` in `cost_line_items` / `cost_rejects` with the rows of `runs`.
+
+    `runs` are the newest complete runs of the month (`discovery.runs_for_month`). Everything
+    happens in one transaction; on any error the tables are left untouched and a
+    `CostLoadError` names the file. `memory_limit` caps DuckDB while loading (None: unchanged).
+    """
+    month = month.replace(day=1)
+    files, empty = _classify(runs, month)
+    groups: dict[tuple[str, str, str, str], list[_File]] = {}
+    for f in files:
+        basis = f.schema.cost_basis or "actual"
+        groups.setdefault((f.schema.family, f.schema.name, f.fmt, basis), []).append(f)
+
+    ensure_tables(con)
+    settings: dict[str, str | bool] = {"preserve_insertion_order": True}
+    if memory_limit:
+        settings["memory_limit"] = memory_limit
+    result = LoadResult(month=month)
+    counts: dict[str, tuple[int, int]] = {}
+    with _settings(con, **settings), tempfile.TemporaryDirectory(prefix="aml-finops-load-") as tmp:
+        for macro in _MACROS:
+            con.execute(load_sql(f"costs/{macro}"))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(load_sql("costs/delete_cost_line_items_month"), {"month": month})
+            con.execute(load_sql("costs/delete_cost_rejects_month"), {"month": month})
+            for (family, name, fmt, basis), group in sorted(groups.items()):
+                paths = [str(f.blob.path) for f in group]
+                relatives = [f.relative for f in group]
+                stub = str(_stub(Path(tmp), family, fmt))
+                params: dict[str, object] = {"files": [*paths, stub], "month": month}
+                if family == "ea":
+                    params["cost_basis"] = basis
+                try:
+                    con.execute(_with_source(f"cost_stage_{family}", fmt), params)
+                except duckdb.Error as exc:
+                    culprit = _probe_error(con, group, exc)
+                    raise CostLoadError(f"{culprit}: cannot be read ({_clean(str(exc), group)})") from exc
+                con.execute(load_sql("costs/cost_stage_files"))
+                for path, rows, rejected in con.execute(
+                        "SELECT _source_path, rows_read, rows_rejected FROM cost_stage_files").fetchall():
+                    counts[path] = (rows, rejected)
+                # Raw text only for rejected rows: re-read just the files that have any.
+                con.execute(load_sql("costs/create_cost_reject_raw"))
+                for path, rows in con.execute(load_sql("costs/cost_stage_rejected_rows")).fetchall():
+                    con.execute(_with_source("cost_reject_raw", fmt),
+                                {"files": [path, stub], "path": path, "rows": rows})
+                bind = {"month": month, "paths": paths, "relatives": relatives}
+                con.execute(load_sql("costs/insert_cost_line_items"), {**bind, "source_schema": name})
+                con.execute(load_sql("costs/insert_cost_rejects"), bind)
+                for f in group:
+                    rows, rejected = counts.get(str(f.blob.path), (0, 0))
+                    result.blobs.append(BlobLoad(f.relative, f.run.export_name, f.run.run_id, name,
+                                                 f.blob.expected_rows, rows, rejected))
+            con.execute("DROP TABLE IF EXISTS cost_stage")
+            con.execute("DROP TABLE IF EXISTS cost_stage_files")
+            con.execute("DROP TABLE IF EXISTS cost_reject_raw")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    result.blobs.extend(empty)
+    result.blobs.sort(key=lambda b: b.source_file)
+    result.rows_rejected = sum(b.rows_rejected for b in result.blobs)
+    for currency, n, billed, effective in con.execute(
+            load_sql("costs/cost_line_items_month_totals"), {"month": month}).fetchall():
+        result.totals[currency] = CurrencyTotals(n, billed, effective)
+    result.rows_loaded = sum(t.line_items for t in result.totals.values())
+    return result
+
+
+def load_month_from_root(con: duckdb.DuckDBPyConnection, root: Path, month: date,
+                         memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> LoadResult:
+    """Discover the newest runs of `month` under `root` and load them."""
+    from dagster_project.costs.discovery import runs_for_month
+
+    return load_month(con, runs_for_month(root, month), month, memory_limit)

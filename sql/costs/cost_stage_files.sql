@@ -1,0 +1,9 @@
+-- Per staged file: the first ordinal (to number rows per file), rows read, rows rejected.
+CREATE OR REPLACE TEMP TABLE cost_stage_files AS
+SELECT
+    _source_path,
+    min(_ordinal) AS first_ordinal,
+    count(*) AS rows_read,
+    count(p_reason) AS rows_rejected
+FROM cost_stage
+GROUP BY _source_path

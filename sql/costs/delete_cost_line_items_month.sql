@@ -1,0 +1,1 @@
+DELETE FROM cost_line_items WHERE billing_month = $month

@@ -1,0 +1,1 @@
+DELETE FROM cost_rejects WHERE billing_month = $month

@@ -1,0 +1,20 @@
+-- Source fragment (a SELECT, spliced into a cost_stage_* statement as the `src` CTE): the data
+-- rows of the bound file list, every value as text; empty fields and the literal NULL (FOCUS
+-- sample data writes it unquoted) read as SQL NULL. `_ordinal` numbers rows across the files in
+-- read order (insertion order is preserved while staging), from which source_row is derived per
+-- file. union_by_name lets files of one family with different column sets (and the header-only
+-- stub holding every column the statement names) be read together.
+SELECT
+    row_number() OVER () AS _ordinal,
+    *
+FROM read_csv(
+    $files,
+    header = true,
+    all_varchar = true,
+    union_by_name = true,
+    filename = '_source_path',
+    delim = ',',
+    quote = '"',
+    escape = '"',
+    nullstr = ['', 'NULL']
+)

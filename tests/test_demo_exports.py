@@ -1,0 +1,174 @@
+"""The demo tenant's Cost Management exports: layout, manifests, header, ground truth."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dagster_project.demo.exports import EA_AMORTIZED_COLUMNS, FOCUS_1_2_COLUMNS, write_exports
+from dagster_project.demo.tenant import build_tenant
+
+EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    tenant = build_tenant(seed=42, months=3)
+    out = tmp_path_factory.mktemp("demo")
+    # A small part size so the split into several parts is exercised.
+    return tenant, write_exports(tenant, out, rows_per_part=400)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_layout_and_manifests(demo):
+    tenant, summary = demo
+    manifests = sorted(summary.root.glob("*/*/*/manifest.json"))
+    # 2 subscriptions × 3 months, plus the second run of the twice-delivered month.
+    assert len(manifests) == 2 * 3 + 2
+    for manifest_path in manifests:
+        export, range_folder, run_id = manifest_path.relative_to(summary.root).parts[:3]
+        m = json.loads(manifest_path.read_text())
+        assert m["manifestVersion"] == "2024-04-01"
+        assert m["exportConfig"]["type"] == "FocusCost"
+        assert m["exportConfig"]["exportName"] == export
+        assert export.startswith("aml-finops-focus-contoso-ml-")
+        assert m["runInfo"]["runId"] == run_id
+        assert m["blobCount"] == len(m["blobs"]) >= 1
+        assert m["deliveryConfig"]["rootFolderPath"] == "exports"
+        for blob in m["blobs"]:
+            assert blob["blobName"].startswith(f"exports/{export}/{range_folder}/{run_id}/part_")
+            path = summary.root.parent / blob["blobName"]
+            assert blob["byteCount"] == path.stat().st_size
+            assert blob["dataRowCount"] == len(_rows(path))
+        assert m["dataRowCount"] == sum(b["dataRowCount"] for b in m["blobs"])
+        assert m["byteCount"] == sum(b["byteCount"] for b in m["blobs"])
+    # rows_per_part=400 splits the bigger runs into several parts.
+    assert any(len(json.loads(p.read_text())["blobs"]) > 1 for p in manifests)
+
+
+def test_header_is_full_focus_1_2(demo):
+    _, summary = demo
+    part = next(summary.root.glob("*/*/*/part_0_0001.csv"))
+    with open(part, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert tuple(header) == FOCUS_1_2_COLUMNS
+    assert len(header) == 104
+
+
+@pytest.mark.skipif(not (EXTERNAL / "finops-toolkit").is_dir(), reason="../shared/fixtures/external is absent")
+def test_focus_columns_match_toolkit_schema():
+    schema = EXTERNAL / ("finops-toolkit/src/templates/finops-hub/modules/Microsoft.CostManagement/Exports/"
+                         "schemas/focuscost_1.2.json")
+    mappings = json.loads(schema.read_text())["translator"]["mappings"]
+    assert tuple(m["source"]["name"] for m in mappings) == FOCUS_1_2_COLUMNS
+
+
+def test_twice_delivered_month(demo):
+    tenant, summary = demo
+    month = tenant.months[-2]
+    for sub in tenant.subscriptions:
+        runs = [r for r in summary.runs if r.month == month and r.export_name.endswith(sub.name)]
+        assert len(runs) == 2
+        old, new = sorted(runs, key=lambda r: r.submitted_time)
+        assert not old.complete and new.complete
+        old_days = {row["ChargePeriodStart"][:10] for p in old.parts for row in _rows(p)}
+        assert max(old_days) <= f"{month:%Y-%m}-15"
+        old_m = json.loads(old.manifest.read_text())
+        assert old_m["exportConfig"]["timeFrame"] == "MonthToDate"
+    other = [r for r in summary.runs if r.month != month]
+    assert len(other) == 2 * (len(tenant.months) - 1)
+
+
+def test_summary_equals_independent_sum_of_newest_runs(demo):
+    tenant, summary = demo
+    for month, truth in summary.months.items():
+        newest = [r for r in summary.runs if r.month == month and r.complete]
+        eff = billed = Decimal(0)
+        n = 0
+        currencies = set()
+        for run in newest:
+            for part in run.parts:
+                for row in _rows(part):
+                    eff += Decimal(row["EffectiveCost"])
+                    billed += Decimal(row["BilledCost"])
+                    currencies.add(row["BillingCurrency"])
+                    assert row["ChargePeriodStart"].startswith(f"{month:%Y-%m}-")
+                    assert row["ChargePeriodStart"].endswith("T00:00:00Z")
+                    n += 1
+        assert (n, eff, billed) == (truth.line_items, truth.effective_total, truth.billed_total)
+        assert currencies == {truth.currency}
+        assert sum((e for e, _ in truth.projects.values()), Decimal(0)) == truth.effective_total
+        assert sum((b for _, b in truth.projects.values()), Decimal(0)) == truth.billed_total
+        assert sum(truth.aml.values(), Decimal(0)) == truth.effective_total
+        # The purchase is billed but not amortized into effective cost.
+        assert truth.billed_total > truth.effective_total
+    # The superseded run's amounts differ (they are estimates).
+    month = tenant.months[-2]
+    old = [r for r in summary.runs if r.month == month and not r.complete]
+    old_eff = sum((Decimal(row["EffectiveCost"]) for r in old for p in r.parts for row in _rows(p)), Decimal(0))
+    assert old_eff != summary.months[month].effective_total
+
+
+def test_values_are_exact_and_mixed_case_ids(demo):
+    _, summary = demo
+    part = next(summary.root.glob("*/*/*/part_0_0001.csv"))
+    rows = _rows(part)
+    for row in rows:
+        for col in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity"):
+            Decimal(row[col])  # parses exactly
+        assert row["SubAccountId"].startswith("/subscriptions/")
+        tags = json.loads(row["Tags"]) if row["Tags"] else {}
+        assert isinstance(tags, dict)
+    ids = {r["ResourceId"] for r in rows if r["ResourceId"]}
+    assert any(i != i.lower() for i in ids) and any(i == i.lower() for i in ids)
+
+
+def test_deterministic_for_a_seed(tmp_path):
+    def digest(out: Path) -> dict[str, str]:
+        write_exports(build_tenant(seed=7, months=2), out)
+        return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(out.rglob("*")) if p.is_file()}
+
+    a, b = digest(tmp_path / "a"), digest(tmp_path / "b")
+    assert a == b and len(a) >= 8
+    c = {}
+    write_exports(build_tenant(seed=8, months=2), tmp_path / "c")
+    c = {p.relative_to(tmp_path / "c").as_posix() for p in (tmp_path / "c").rglob("*") if p.is_file()}
+    assert c != set(a)  # run ids derive from the seed
+
+
+def test_ea_amortized_layout(tmp_path):
+    tenant = build_tenant(seed=42, months=2)
+    summary = write_exports(tenant, tmp_path, schema="ea-amortized")
+    parts = sorted(summary.root.glob("*/*/part_*.csv"))
+    assert len(parts) == 2 * 2
+    assert not list(summary.root.rglob("*manifest*.json"))
+    per_month: dict[str, Decimal] = defaultdict(Decimal)
+    for part in parts:
+        with open(part, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            assert tuple(reader.fieldnames) == EA_AMORTIZED_COLUMNS
+            for row in reader:
+                mm, dd, yyyy = row["Date"].split("/")
+                assert len(mm) == 2 and len(dd) == 2 and len(yyyy) == 4
+                per_month[f"{yyyy}-{mm}"] += Decimal(row["CostInBillingCurrency"])
+                if row["Tags"]:
+                    assert not row["Tags"].startswith("{")
+                    assert isinstance(json.loads("{" + row["Tags"] + "}"), dict)
+    for month, truth in summary.months.items():
+        assert per_month[f"{month:%Y-%m}"] == truth.effective_total
+
+
+def test_unknown_schema_rejected(tmp_path):
+    with pytest.raises(ValueError, match="unknown export schema"):
+        write_exports(build_tenant(months=1), tmp_path, schema="mca")
