@@ -10,7 +10,9 @@ import polars as pl
 from dagster_project.attribution.allocate import read_inventory_table
 from dagster_project.attribution.resolve import InventoryIndex, Resolver
 from dagster_project.config import FinopsConfig
+from dagster_project.findings.lifecycle import apply_history
 from dagster_project.findings.rules import FindingInputs, evaluate_findings
+from dagster_project.sql import load_sql
 from dagster_project.warehouse import month_relation
 
 
@@ -47,4 +49,6 @@ def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsCo
         resource_usage=usage,
         allocation=allocation,
     )
-    return evaluate_findings(config, Resolver(config, index), inputs)
+    current = evaluate_findings(config, Resolver(config, index), inputs)
+    history = con.sql(load_sql("findings/finding_history")).pl()
+    return apply_history(current, history, month)

@@ -403,7 +403,8 @@ class FindingsEngine:
         self.untagged()
         frame = pl.DataFrame(self.rows, schema=FINDINGS_SCHEMA, orient="row") if self.rows else pl.DataFrame(
             schema=FINDINGS_SCHEMA)
-        return apply_suppressions(frame, self.config, self.inputs.billing_month)
+        # Expiry is judged at the inventory capture, so replaying a snapshot gives the same result.
+        return apply_suppressions(frame, self.config, self.now.date())
 
 
 def _asset_refs(reference: str | None) -> set[tuple[str, str, str]]:
