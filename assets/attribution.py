@@ -53,7 +53,7 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
     config = finops_config.load()
     wh = warehouse.get()
     with wh.connect() as con:
-        staged = stage_month_allocation(con, month, config, inventory_index(con))
+        staged = stage_month_allocation(con, month, config, inventory_index(con, month))
         counts = wh.publish_month(con, month, {"cost_allocation": "month_allocation",
                                                "aml_resource_usage": "month_usage"})
         recon = reconciliation(con, month)

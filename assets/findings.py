@@ -2,6 +2,7 @@
 
 
 from decimal import Decimal
+
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 

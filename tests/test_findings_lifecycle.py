@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import pytest
@@ -13,8 +13,8 @@ from dagster_project.demo.generate import generate_demo
 from dagster_project.runner import run_pipeline
 
 OCTOBER = date(2026, 10, 1)
-FIRST_CAPTURE = datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
-SECOND_CAPTURE = datetime(2026, 11, 8, 6, tzinfo=timezone.utc)
+FIRST_CAPTURE = datetime(2026, 11, 1, 6, tzinfo=UTC)
+SECOND_CAPTURE = datetime(2026, 11, 8, 6, tzinfo=UTC)
 
 
 def _findings(out):
@@ -24,7 +24,7 @@ def _findings(out):
                            "suppression_reason FROM findings WHERE billing_month = $m", {"m": OCTOBER}).fetchall()
     finally:
         con.close()
-    return {r[0]: dict(zip(("id", "rule", "name", "status", "first_seen", "last_seen", "reason"), r)) for r in rows}
+    return {r[0]: dict(zip(("id", "rule", "name", "status", "first_seen", "last_seen", "reason"), r, strict=True)) for r in rows}
 
 
 @pytest.fixture(scope="module")

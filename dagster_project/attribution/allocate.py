@@ -27,22 +27,36 @@ class MissingInventoryError(RuntimeError):
 
 def read_inventory_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
     """A published inventory table as a Polars frame (the inventory asset must have run)."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": table}
-    ).fetchall()[0][0]
-    if not exists:
+    if not _table_exists(con, table):
         raise MissingInventoryError(
             f"table {table} is missing from the warehouse: materialize the inventory assets first")
-    return con.sql(f"SELECT * FROM {table}").pl()  # table names come from a fixed list
+    return con.sql(f"SELECT * FROM {table}").pl()  # noqa: S608 (identifier from a fixed list)
 
 
-def inventory_index(con: duckdb.DuckDBPyConnection) -> InventoryIndex:
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": table}
+    ).fetchall()[0][0] > 0
+
+
+def inventory_index(con: duckdb.DuckDBPyConnection, month: date | None = None) -> InventoryIndex:
+    """Lookups over the published inventory; with `month`, also the computes' running hours in it."""
     frames = {name: read_inventory_table(con, name) for name in INVENTORY_FOR_ATTRIBUTION}
+    # Resource group and subscription tags arrived after the first snapshot format; older
+    # snapshots simply have no such level.
+    optional = {name: read_inventory_table(con, name) if _table_exists(con, name) else None
+                for name in ("inventory_resource_groups", "inventory_subscriptions")}
+    hours = None
+    if month is not None and _table_exists(con, "inventory_jobs"):
+        hours = con.sql(load_sql("attribution/compute_running_hours"), params={"billing_month": month}).pl()
     return InventoryIndex.build(
         workspaces=frames["inventory_workspaces"],
         computes=frames["inventory_computes"],
         endpoints=frames["inventory_endpoints"],
         deployments=frames["inventory_deployments"],
+        resource_groups=optional["inventory_resource_groups"],
+        subscriptions=optional["inventory_subscriptions"],
+        running_hours=hours,
     )
 
 
@@ -58,7 +72,8 @@ def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: 
     params = {"billing_month": month}
     con.execute(load_sql("attribution/month_key_totals"), params)
     keys = con.sql(load_sql("attribution/attribution_keys")).pl()
-    resolution = resolve_attribution_keys(keys, config, index)
+    amounts = con.sql(load_sql("attribution/key_amounts")).pl()
+    resolution = resolve_attribution_keys(keys, config, index, amounts)
     con.register("attribution_resolution", resolution)
     try:
         con.execute(load_sql("attribution/month_allocation"), params)

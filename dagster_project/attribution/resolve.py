@@ -97,6 +97,7 @@ class _AmlTarget:
     method: str
     rule: str
     owner_fallback: str | None = None
+    weight: Decimal = Decimal(1)
 
 
 @dataclass
@@ -110,6 +111,8 @@ class InventoryIndex:
     deployments: dict[tuple[str, str, str], dict] = field(default_factory=dict)
     resource_groups: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     subscriptions: dict[str, dict[str, str]] = field(default_factory=dict)
+    # (workspace_id, lowercase compute name) → hours its jobs ran in the month being attributed.
+    running_hours: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -120,6 +123,7 @@ class InventoryIndex:
         deployments: pl.DataFrame,
         resource_groups: pl.DataFrame | None = None,
         subscriptions: pl.DataFrame | None = None,
+        running_hours: pl.DataFrame | None = None,
     ) -> InventoryIndex:
         index = cls()
         for ws in workspaces.iter_rows(named=True):
@@ -143,6 +147,9 @@ class InventoryIndex:
         if subscriptions is not None:
             for sub in subscriptions.iter_rows(named=True):
                 index.subscriptions[sub["subscription_id"].lower()] = normalize_tags(sub["tags"])
+        if running_hours is not None:
+            for r in running_hours.iter_rows(named=True):
+                index.running_hours[(r["workspace_id"], r["compute_name"].lower())] = Decimal(r["running_hours"] or 0)
         return index
 
 
@@ -218,11 +225,18 @@ class Resolver:
             return [_AmlTarget("compute", c["compute_name"], c["tags_norm"], "compute_match",
                                f"compute {c['compute_name']} (only {c['compute_type']} of size {c['vm_size']})",
                                c.get("created_by"))]
+        if not match:
+            return []
+        match = sorted(match, key=lambda c: c["compute_name"])
+        hours = [self.index.running_hours.get((workspace_id, c["compute_name"].lower()), Decimal(0)) for c in match]
+        total = sum(hours, Decimal(0))
+        basis = "running hours" if total > 0 else "evenly, no running hours known"
+        weights = [h / total for h in hours] if total > 0 else [Decimal(1) / len(match)] * len(match)
         return [
             _AmlTarget("compute", c["compute_name"], c["tags_norm"], "compute_split",
-                       f"compute {c['compute_name']} (even split over {len(match)} {c['compute_type']} of size "
-                       f"{c['vm_size']})", c.get("created_by"))
-            for c in sorted(match, key=lambda c: c["compute_name"])
+                       f"compute {c['compute_name']} ({weight:.2%} of a split over {len(match)} {c['compute_type']} "
+                       f"of size {c['vm_size']}, by {basis})", c.get("created_by"), weight)
+            for c, weight in zip(match, weights, strict=True)
         ]
 
     # -- resolution --------------------------------------------------------------------------
@@ -246,7 +260,6 @@ class Resolver:
         if row_project and len(targets) > 1:
             targets = []  # the row names its project itself; no need to guess which compute ran
         parts = targets or [None]
-        weight = Decimal(1) / Decimal(len(parts))
         out = []
         for target in parts:
             levels = self._levels(key, row_tags, workspace_id, target)
@@ -257,7 +270,7 @@ class Resolver:
                 "aml_kind": target.kind if target else aml_kind,
                 "aml_name": target.name if target else aml_name,
                 **resolved,
-                "weight": weight,
+                "weight": target.weight if target else Decimal(1),
             })
         return out
 
@@ -336,9 +349,97 @@ class Resolver:
         return None
 
 
-def resolve_attribution_keys(keys: pl.DataFrame, config: FinopsConfig, index: InventoryIndex) -> pl.DataFrame:
-    """One row per allocation part of every key: who it belongs to, how that was decided, its weight."""
+DIRECT_KINDS = ("compute", "endpoint", "workspace")
+
+
+def resolve_attribution_keys(keys: pl.DataFrame, config: FinopsConfig, index: InventoryIndex,
+                             key_amounts: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per allocation part of every key: who it belongs to, how that was decided, its weight.
+
+    `key_amounts` (key_id, billing_currency, effective_cost) enables the shared-cost split of
+    workspace dependencies (rule 5); without it dependencies simply inherit their workspace.
+    """
     resolver = Resolver(config, index)
     rows = [part for key in keys.iter_rows(named=True) for part in resolver.resolve_key(key)]
-    return pl.DataFrame(rows, schema=RESOLUTION_SCHEMA, orient="row") if rows else pl.DataFrame(
+    parts = pl.DataFrame(rows, schema=RESOLUTION_SCHEMA, orient="row") if rows else pl.DataFrame(
         schema=RESOLUTION_SCHEMA)
+    if key_amounts is None or parts.height == 0:
+        return parts
+    return share_dependencies(parts, key_amounts, config, resolver)
+
+
+def _direct_spend(parts: pl.DataFrame, key_amounts: pl.DataFrame) -> dict[str, dict[str, Decimal]]:
+    """workspace_id → project → direct effective cost, in the workspace's main currency."""
+    direct = parts.filter(pl.col("aml_kind").is_in(DIRECT_KINDS) & pl.col("workspace_id").is_not_null()).join(
+        key_amounts, on="key_id")
+    if direct.height == 0:
+        return {}
+    totals: dict[tuple[str, str, str], Decimal] = {}
+    for r in direct.iter_rows(named=True):
+        key = (r["workspace_id"], r["billing_currency"], r["project"])
+        totals[key] = totals.get(key, Decimal(0)) + (r["effective_cost"] or Decimal(0)) * r["weight"]
+    per_currency: dict[tuple[str, str], Decimal] = {}
+    for (ws, currency, _), amount in totals.items():
+        per_currency[(ws, currency)] = per_currency.get((ws, currency), Decimal(0)) + abs(amount)
+    main = {}
+    for (ws, currency), volume in sorted(per_currency.items()):
+        if ws not in main or volume > per_currency[(ws, main[ws])]:
+            main[ws] = currency
+    out: dict[str, dict[str, Decimal]] = {}
+    for (ws, currency, project), amount in sorted(totals.items()):
+        if main[ws] == currency:
+            out.setdefault(ws, {})[project] = amount
+    return out
+
+
+def shared_weights(spend: dict[str, Decimal], config: FinopsConfig,
+                   normalize: callable) -> tuple[dict[str, Decimal], str]:
+    """Who shares a workspace's dependency costs, and in what proportion (sums to 1)."""
+    policy = config.attribution.shared_costs
+    if policy.policy == "fixed":
+        return {normalize(p): pct / 100 for p, pct in policy.percentages.items()}, "fixed percentages"
+    users = sorted(spend)
+    if policy.policy == "direct_spend":
+        positive = {p: a for p, a in spend.items() if a > 0}
+        total = sum(positive.values(), Decimal(0))
+        if total > 0:
+            return {p: a / total for p, a in sorted(positive.items())}, "direct spend"
+    # `even`, or direct spend with no positive weight (all credits or zero): nobody's money vanishes.
+    return {p: Decimal(1) / len(users) for p in users}, "even split"
+
+
+def share_dependencies(parts: pl.DataFrame, key_amounts: pl.DataFrame, config: FinopsConfig,
+                       resolver: Resolver) -> pl.DataFrame:
+    """Rule 5: a workspace's storage, registry, key vault and insights spend that no row tag claims
+    is shared by the projects that used the workspace this month (direct compute, endpoint and
+    workspace spend), by the configured policy. A workspace nobody but `(unallocated)` used keeps
+    the ordinary chain (its own tags, then the rules)."""
+    candidates = parts.filter((pl.col("aml_kind") == "dependency") & (pl.col("allocation_method") != "row_tag"))
+    if candidates.height == 0:
+        return parts
+    spend = _direct_spend(parts, key_amounts)
+    names = {ws: info["workspace_name"] for ws, info in resolver.index.workspaces.items()}
+    shared_rows = []
+    replaced: set[int] = set()
+    for part in candidates.iter_rows(named=True):
+        usage = spend.get(part["workspace_id"], {})
+        if set(usage) - {UNALLOCATED} == set() and config.attribution.shared_costs.policy != "fixed":
+            continue
+        weights, basis = shared_weights(usage, config, resolver.normalize_project)
+        if not weights:
+            continue
+        explanation = ", ".join(f"{p} {w:.2%}" for p, w in weights.items())
+        replaced.add(part["key_id"])
+        for project, weight in weights.items():
+            shared_rows.append({
+                **part,
+                "project": project,
+                "allocation_method": "shared_split",
+                "allocation_rule": f"shared cost of workspace {names.get(part['workspace_id'], part['workspace_id'])}"
+                                   f" split by {basis}: {explanation}",
+                "weight": weight,
+            })
+    if not shared_rows:
+        return parts
+    kept = parts.filter(~pl.col("key_id").is_in(list(replaced)))
+    return pl.concat([kept, pl.DataFrame(shared_rows, schema=RESOLUTION_SCHEMA, orient="row")])

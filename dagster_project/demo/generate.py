@@ -25,13 +25,15 @@ from pathlib import Path
 
 from dagster_project.demo.tenant import (
     DEFAULT_END_MONTH,
+    SHARED_PREFIX,
     UNALLOCATED,
     Tenant,
     _base_line_items,
     build_tenant,
+    shared_dependency_weights,
 )
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 SCHEMAS = ("focus-1.2", "ea-amortized")
 UNTAGGED_MIN_SPEND = Decimal("10")  # mirrors the default finding threshold
 
@@ -99,11 +101,33 @@ def _money(value: Decimal) -> str:
     return str(value)
 
 
+def settle_shared(projects: dict[str, tuple[Decimal, Decimal]],
+                  weights: dict[str, dict[str, Decimal]]) -> dict[str, tuple[Decimal, Decimal]]:
+    """Replace the `shared:<workspace>` markers by the projects that share that workspace."""
+    settled: dict[str, tuple[Decimal, Decimal]] = {}
+
+    def add(project: str, eff: Decimal, billed: Decimal) -> None:
+        old_eff, old_billed = settled.get(project, (Decimal(0), Decimal(0)))
+        settled[project] = (old_eff + eff, old_billed + billed)
+
+    for project, (eff, billed) in projects.items():
+        if project.startswith(SHARED_PREFIX):
+            for share_project, weight in weights[project.removeprefix(SHARED_PREFIX)].items():
+                add(share_project, eff * weight, billed * weight)
+        else:
+            add(project, eff, billed)
+    return settled
+
+
 def untagged_truth(tenant: Tenant, month: date, threshold: Decimal = UNTAGGED_MIN_SPEND) -> list[dict]:
     """Resources whose spend in `month` belongs to no project, at or above the threshold."""
     spend: dict[str, Decimal] = defaultdict(Decimal)
+    weights = shared_dependency_weights(tenant, month)
     for item in _base_line_items(tenant, month):
-        if item.true_project != UNALLOCATED or not item.resource_id:
+        project = item.true_project
+        if project.startswith(SHARED_PREFIX) and weights[project.removeprefix(SHARED_PREFIX)] == {UNALLOCATED: 1}:
+            project = UNALLOCATED
+        if project != UNALLOCATED or not item.resource_id:
             continue
         rid = item.resource_id.lower()
         if item.true_aml_kind == "compute":
@@ -129,11 +153,12 @@ def build_expected(tenant: Tenant, summary) -> dict:
     months = {}
     for month in tenant.months:
         truth = summary.months[month]
+        settled = settle_shared(truth.projects, shared_dependency_weights(tenant, month))
         projects = {
             project: {"effective_cost": _money(eff), "billed_cost": _money(billed)}
-            for project, (eff, billed) in sorted(truth.projects.items())
+            for project, (eff, billed) in sorted(settled.items())
         }
-        unallocated = truth.projects.get(UNALLOCATED, (Decimal(0), Decimal(0)))
+        unallocated = settled.get(UNALLOCATED, (Decimal(0), Decimal(0)))
         months[month.isoformat()] = {
             "effective_cost": _money(truth.effective_total),
             "billed_cost": _money(truth.billed_total),

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 UNALLOCATED = "(unallocated)"
+# Ground-truth marker: this row is a workspace dependency shared by the workspace's projects.
+SHARED_PREFIX = "shared:"
 AML_PROVIDER = "Microsoft.MachineLearningServices"
 DEFAULT_END_MONTH = date(2026, 10, 1)
 TEN_PLACES = Decimal("1e-10")
@@ -660,6 +662,7 @@ def _mess(rng: random.Random, rid: str) -> str:
 def _base_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
     rng = random.Random(f"{t.seed}/{month.isoformat()}")
     now = t.captured_at.date()
+    fraud_storage = t.workspace("mlw-fraud-prod").storage_account_id
     AML = ("Azure Machine Learning", "AI and Machine Learning")
     for day in month_days(month):
         if day >= now:
@@ -738,8 +741,13 @@ def _base_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
                  Decimal(rng.randint(1, 300)) / Decimal(100), "1 GB", Decimal("2.30")),
             ]
             for rid, rtype, service, category, meter, sku, qty, unit, price in deps:
+                # The fraud team tagged its storage account; every other dependency is untagged and
+                # shared by the projects that used its workspace in the month (settled per month
+                # by `shared_dependency_weights`).
+                tags = {"project": "fraud-detection"} if rid == fraud_storage else {}
+                project = "fraud-detection" if tags else f"{SHARED_PREFIX}{ws.id.lower()}"
                 yield _item(t, day, ws, _mess(rng, rid), rid.rsplit("/", 1)[-1], rtype, service, category, meter,
-                            sku, qty, unit, price, {}, ws.project, "dependency", ws.name, sub=sub)
+                            sku, qty, unit, price, tags, project, "dependency", ws.name, sub=sub)
     # A credit on the fraud workspace and a prepaid reservation purchase (billed, not amortized).
     ws = t.workspace("mlw-fraud-prod")
     credit_day = month.replace(day=15)
@@ -782,3 +790,27 @@ def _filler_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
             yield _item(t, day, None, rid, name, "Microsoft.Compute/virtualMachines", "Virtual Machines", "Compute",
                         "Virtual Machines D2s v3 Series - D2s v3", "D2s v3", qty, "1 Hour", price, tags, project,
                         "other", "", rg=rg, sub=sub)
+
+
+def shared_dependency_weights(t: Tenant, month: date) -> dict[str, dict[str, Decimal]]:
+    """workspace id (lowercase) → project → share of its untagged dependencies in `month`.
+
+    The projects that used the workspace — its direct compute, endpoint and workspace-level spend —
+    share in proportion to that spend (the default `direct_spend` policy). A workspace that only
+    `(unallocated)` used keeps its own project (its tag, or unallocated).
+    """
+    direct: dict[str, dict[str, Decimal]] = {}
+    for item in _base_line_items(t, month):
+        if item.true_aml_kind in ("compute", "endpoint", "workspace"):
+            per_project = direct.setdefault(item.resource_id.lower(), {})
+            per_project[item.true_project] = per_project.get(item.true_project, Decimal(0)) + item.effective_cost
+    weights: dict[str, dict[str, Decimal]] = {}
+    for ws in t.workspaces:
+        spend = direct.get(ws.id.lower(), {})
+        positive = {p: a for p, a in spend.items() if a > 0}
+        if set(positive) - {UNALLOCATED}:
+            total = sum(positive.values(), Decimal(0))
+            weights[ws.id.lower()] = {p: a / total for p, a in sorted(positive.items())}
+        else:
+            weights[ws.id.lower()] = {ws.project: Decimal(1)}
+    return weights

@@ -1,0 +1,52 @@
+"""Reports asset: the month's finance pack (HTML, Excel, chargeback CSV) and engineer pack (per owner:
+Markdown, CSV, cleanup.sh) under `<out>/reports/<YYYY-MM>/`."""
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from assets._metadata import money_text
+from assets.partitions import billing_month_partitions, partition_month
+from dagster_project.reporting import write_month_reports
+from dagster_project.resources import WarehouseResource
+
+
+@asset(
+    partitions_def=billing_month_partitions,
+    deps=["project_spend_monthly", "cost_allocation", "findings"],
+    group_name="reports",
+)
+def monthly_reports(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    """Human reports of the month. Finance: a self-contained HTML report (spend by project, trend,
+    top movers, unallocated share, tag coverage, owners, cost centers), an Excel workbook with one
+    sheet per view and the chargeback CSV. Engineers: per owner, their open findings by savings as
+    Markdown and CSV, and a cleanup.sh with every command commented out. Replaced atomically."""
+    month = partition_month(context.partition_key)
+    wh = warehouse.get()
+    with wh.connect(read_only=True) as con:
+        paths = write_month_reports(con, wh.out_dir, month)
+    owners = [f"| {p.owner.replace('|', '/')} | {p.findings} | "
+              f"{' + '.join(f'{money_text(v)} {c}' for c, v in p.savings.items()) or '0.00'} | {p.folder} |"
+              for p in paths.owner_packs]
+    preview = "\n".join([
+        f"**Finance pack** `{paths.finance_dir}`: `{paths.html.name}`, `{paths.workbook.name}` "
+        f"({len(paths.sheets)} sheets), `{paths.chargeback_csv.name}` ({paths.chargeback_rows} lines)",
+        "",
+        f"**Engineer pack** `{paths.engineers_dir}`: {paths.open_findings} open findings, "
+        f"{len(paths.owners)} owners",
+        "",
+        "| owner | findings | est. savings / month | folder |",
+        "|---|---:|---:|---|",
+        *owners,
+    ])
+    return MaterializeResult(metadata={
+        "billing_month": month.isoformat(),
+        "reports_dir": MetadataValue.path(str(paths.root)),
+        "finance_html": MetadataValue.path(str(paths.html)),
+        "finance_workbook": MetadataValue.path(str(paths.workbook)),
+        "chargeback_csv": MetadataValue.path(str(paths.chargeback_csv)),
+        "engineers_dir": MetadataValue.path(str(paths.engineers_dir)),
+        "currencies": ", ".join(paths.currencies),
+        "chargeback_rows": paths.chargeback_rows,
+        "open_findings": paths.open_findings,
+        "owners": len(paths.owners),
+        "preview": MetadataValue.md(preview),
+    })

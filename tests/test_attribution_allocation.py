@@ -1,0 +1,206 @@
+"""Allocation in DuckDB on hand-built months: exact splits, credits, shared costs, currencies."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dagster_project.attribution.allocate import (
+    inventory_index,
+    reconciliation,
+    stage_month_allocation,
+    stage_month_project_spend,
+)
+from dagster_project.config import parse_config
+from dagster_project.costs.load import ensure_tables
+from dagster_project.inventory.tables import TABLE_SCHEMAS
+from dagster_project.warehouse import Warehouse
+
+MONTH = date(2026, 10, 1)
+SUB = "00000000-0000-0000-0000-0000000000aa"
+WS = f"/subscriptions/{SUB}/resourcegroups/rg-ml/providers/microsoft.machinelearningservices/workspaces/mlw"
+STORAGE = f"/subscriptions/{SUB}/resourcegroups/rg-ml/providers/microsoft.storage/storageaccounts/stml"
+REGISTRY = f"/subscriptions/{SUB}/resourcegroups/rg-ml/providers/microsoft.containerregistry/registries/crml"
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
+    schema = TABLE_SCHEMAS[table]
+    return pl.DataFrame([{n: r.get(n) for n in schema.names()} for r in rows], schema=schema, orient="row")
+
+
+def _compute(name, size, tags, ctype="AmlCompute"):
+    cid = f"{WS}/computes/{name}"
+    return {"compute_id": cid, "compute_id_original": cid, "workspace_id": WS, "compute_name": name,
+            "compute_type": ctype, "vm_size": size, "tags": json.dumps(tags), "captured_at": NOW}
+
+
+def _job(name, compute, start_day, hours):
+    start = datetime(2026, 10, start_day, 8, tzinfo=UTC)
+    return {"job_id": f"{WS}/jobs/{name}", "workspace_id": WS, "job_name": name, "compute_name": compute,
+            "status": "Completed", "created_on": start, "start_time": start,
+            "end_time": start.replace(hour=8 + hours), "captured_at": NOW}
+
+
+def _line(resource_id, effective, tags=None, currency="USD", vm_size=None, billed=None, row=1):
+    return {
+        "billing_month": MONTH, "charge_period_start": datetime(2026, 10, 3), "charge_period_end": datetime(2026, 10, 4),
+        "billed_cost": Decimal(billed if billed is not None else effective), "effective_cost": Decimal(effective),
+        "list_cost": Decimal(effective), "billing_currency": currency, "charge_category": "Usage",
+        "charge_class": None, "resource_id": resource_id.lower(), "resource_name": resource_id.rsplit("/", 1)[-1],
+        "resource_type": None, "service_name": None, "sub_account_id": SUB, "resource_group": "rg-ml",
+        "region": "eastus2", "meter_category": None, "charge_description": "Virtual Machines Dsv3 Series - D4s v3",
+        "consumed_quantity": Decimal(1), "consumed_unit": "1 Hour", "tags": json.dumps(tags or {}),
+        "additional_info": json.dumps({"ServiceType": vm_size} if vm_size else {}), "source_schema": "test",
+        "source_file": "hand-built.csv", "source_row": row,
+    }
+
+
+def allocate(tmp_path: Path, lines: list[dict], computes=(), jobs=(), ws_tags=None, config=None):
+    warehouse = Warehouse(tmp_path / "out")
+    config = config or parse_config({})
+    with warehouse.connect() as con:
+        ensure_tables(con)
+        frame = pl.DataFrame(lines)
+        con.register("lines", frame)
+        columns = [r[0] for r in con.execute("DESCRIBE cost_line_items").fetchall()]
+        con.execute(f"INSERT INTO cost_line_items BY NAME SELECT {', '.join(c for c in columns if c in frame.columns)} "  # noqa: S608 (identifier from a fixed list)
+                    "FROM lines")
+        con.unregister("lines")
+        warehouse.publish_snapshot_tables(con, {
+            "inventory_workspaces": _frame("inventory_workspaces", [{
+                "workspace_id": WS, "workspace_id_original": WS, "subscription_id": SUB, "resource_group": "rg-ml",
+                "workspace_name": "mlw", "storage_account_id": STORAGE, "container_registry_id": REGISTRY,
+                "tags": json.dumps(ws_tags or {"project": "platform"}), "captured_at": NOW}]),
+            "inventory_computes": _frame("inventory_computes", list(computes)),
+            "inventory_endpoints": _frame("inventory_endpoints", []),
+            "inventory_deployments": _frame("inventory_deployments", []),
+            "inventory_jobs": _frame("inventory_jobs", list(jobs)),
+            "inventory_asset_versions": _frame("inventory_asset_versions", []),
+        })
+        stage_month_allocation(con, MONTH, config, inventory_index(con, MONTH))
+        warehouse.publish_month(con, MONTH, {"cost_allocation": "month_allocation", "aml_resource_usage": "month_usage"})
+        stage_month_project_spend(con, MONTH)
+        warehouse.publish_month(con, MONTH, {"project_spend_monthly": "month_project_spend"})
+        allocation = con.sql("SELECT * FROM cost_allocation").pl()
+        spend = con.sql("SELECT * FROM project_spend_monthly").pl()
+        recon = reconciliation(con, MONTH)
+    return allocation, spend, recon
+
+
+def _by_project(allocation: pl.DataFrame) -> dict[str, Decimal]:
+    return {r["project"]: r["effective_cost"] for r in
+            allocation.group_by("project").agg(pl.col("effective_cost").sum()).iter_rows(named=True)}
+
+
+def test_split_by_running_hours_is_exact_to_the_last_digit(tmp_path):
+    computes = [_compute(n, "Standard_D4s_v3", {"project": p}) for n, p in (("a", "p-a"), ("b", "p-b"), ("c", "p-c"))]
+    jobs = [_job("j1", "a", 2, 1), _job("j2", "b", 3, 1), _job("j3", "c", 4, 1)]  # one hour each: a third each
+    lines = [_line(WS, "100.0000000001", {"ComputeType": "AmlCompute"}, vm_size="Standard_D4s_v3", row=1),
+             _line(WS, "0.0000000002", {"ComputeType": "AmlCompute"}, vm_size="Standard_D4s_v3", row=2)]
+    allocation, _, recon = allocate(tmp_path, lines, computes, jobs)
+    assert set(allocation["allocation_method"]) == {"compute_split"}
+    assert sum(allocation["effective_cost"].to_list(), Decimal(0)) == Decimal("100.0000000003")
+    shares = sorted(_by_project(allocation).values())
+    assert shares[-1] - shares[0] <= Decimal("0.0000000003")
+    assert recon["effective_difference"].to_list() == [Decimal(0)]
+    assert "by running hours" in allocation["allocation_rule"][0]
+
+
+def test_split_follows_running_hours_and_falls_back_to_even(tmp_path):
+    computes = [_compute("a", "Standard_D4s_v3", {"project": "p-a"}), _compute("b", "Standard_D4s_v3", {"project": "p-b"})]
+    lines = [_line(WS, "90", {"ComputeType": "AmlCompute"}, vm_size="Standard_D4s_v3")]
+    weighted, _, _ = allocate(tmp_path / "w", lines, computes, [_job("j1", "a", 2, 2), _job("j2", "b", 3, 1)])
+    assert _by_project(weighted) == {"p-a": Decimal("60"), "p-b": Decimal("30")}
+    even, _, _ = allocate(tmp_path / "e", lines, computes, [])  # no job ran: zero weights → even
+    assert _by_project(even) == {"p-a": Decimal("45"), "p-b": Decimal("45")}
+    assert "evenly" in even["allocation_rule"][0]
+
+
+def test_credits_flow_to_the_project_they_belong_to(tmp_path):
+    lines = [_line(WS, "50", {"project": "fraud"}, row=1), _line(WS, "-12.5", {"project": "fraud"}, row=2),
+             _line(WS, "-3", {}, row=3)]
+    allocation, spend, recon = allocate(tmp_path, lines)
+    assert _by_project(allocation) == {"fraud": Decimal("37.5"), "platform": Decimal("-3")}
+    assert recon["effective_difference"].to_list() == [Decimal(0)]
+
+
+def test_shared_costs_split_by_direct_spend_with_residue_on_the_largest(tmp_path):
+    computes = [_compute("a", "Standard_D4s_v3", {"project": "churn"}), _compute("f", "Standard_F4s_v2", {"project": "fc"})]
+    lines = [_line(WS, "200", {"ComputeType": "AmlCompute"}, vm_size="Standard_D4s_v3", row=1),
+             _line(WS, "100", {"ComputeType": "AmlCompute"}, vm_size="Standard_F4s_v2", row=2),
+             _line(STORAGE, "10", row=3), _line(REGISTRY, "0.0000000001", row=4),
+             _line(STORAGE, "7", {"project": "tagged"}, row=5)]
+    allocation, _, recon = allocate(tmp_path, lines, computes)
+    shared = allocation.filter(pl.col("allocation_method") == "shared_split")
+    by_project = {r["project"]: r["effective_cost"] for r in
+                  shared.group_by("project").agg(pl.col("effective_cost").sum()).iter_rows(named=True)}
+    assert by_project == {"churn": Decimal("6.6666666668"), "fc": Decimal("3.3333333333")}
+    assert "split by direct spend: churn 66.67%, fc 33.33%" in shared["allocation_rule"][0]
+    assert _by_project(allocation)["tagged"] == Decimal("7")  # a dependency's own tag wins
+    assert recon["effective_difference"].to_list() == [Decimal(0)]
+
+
+def test_shared_costs_even_and_fixed_policies(tmp_path):
+    computes = [_compute("a", "Standard_D4s_v3", {"project": "churn"}), _compute("f", "Standard_F4s_v2", {"project": "fc"})]
+    lines = [_line(WS, "200", {"ComputeType": "AmlCompute"}, vm_size="Standard_D4s_v3", row=1),
+             _line(WS, "100", {"ComputeType": "AmlCompute"}, vm_size="Standard_F4s_v2", row=2),
+             _line(STORAGE, "10", row=3)]
+    even, _, _ = allocate(tmp_path / "even", lines, computes,
+                          config=parse_config({"attribution": {"shared_costs": {"policy": "even"}}}))
+    fixed, _, _ = allocate(tmp_path / "fixed", lines, computes, config=parse_config(
+        {"attribution": {"shared_costs": {"policy": "fixed", "percentages": {"Churn": 70, "ops": 30}}}}))
+    shared = lambda a: {r["project"]: r["effective_cost"] for r in a.filter(  # noqa: E731
+        pl.col("allocation_method") == "shared_split").iter_rows(named=True)}
+    assert shared(even) == {"churn": Decimal("5"), "fc": Decimal("5")}
+    assert shared(fixed) == {"churn": Decimal("7"), "ops": Decimal("3")}
+
+
+def test_two_currencies_stay_apart(tmp_path):
+    lines = [_line(WS, "100", {"project": "a"}, currency="USD", row=1),
+             _line(WS, "300", {"project": "b"}, currency="USD", row=2),
+             _line(WS, "50", {"project": "a"}, currency="EUR", row=3)]
+    _, spend, recon = allocate(tmp_path, lines)
+    rows = {(r["billing_currency"], r["project"]): (r["effective_cost"], r["share_pct"]) for r in spend.iter_rows(named=True)}
+    assert rows == {("USD", "a"): (Decimal("100"), Decimal("25.00")), ("USD", "b"): (Decimal("300"), Decimal("75.00")),
+                    ("EUR", "a"): (Decimal("50"), Decimal("100.00"))}
+    assert sorted(recon["billing_currency"].to_list()) == ["EUR", "USD"]
+
+
+EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
+
+
+@pytest.mark.external
+def test_real_azure_ml_rows_are_attributed_by_the_configured_tag(tmp_path):
+    sample = EXTERNAL / "FOCUS-Sample-Data" / "FOCUS-1.0" / "focus_sample.csv"
+    if not sample.is_file():
+        pytest.skip(f"external samples not present: {sample}")
+    from dagster_project.costs.load import load_month_from_root
+
+    export = tmp_path / "exports" / "focus-sample" / "20240901-20240930"
+    export.mkdir(parents=True)
+    (export / "part_0_0001.csv").write_bytes(sample.read_bytes())
+    warehouse = Warehouse(tmp_path / "out")
+    config = parse_config({"tags": {"project": ["CostAllocationTest"]}})
+    month = date(2024, 9, 1)
+    with warehouse.connect() as con:
+        load_month_from_root(con, tmp_path / "exports", month)
+        warehouse.publish_snapshot_tables(con, {t: _frame(t, []) for t in (
+            "inventory_workspaces", "inventory_computes", "inventory_endpoints", "inventory_deployments",
+            "inventory_jobs")})
+        stage_month_allocation(con, month, config, inventory_index(con, month))
+        aml = con.sql("SELECT project, allocation_method, allocation_rule, count(*) AS n, sum(effective_cost) AS cost "
+                      "FROM month_allocation WHERE resource_id LIKE '%/workspaces/zmltestplayground' GROUP BY ALL").pl()
+        raw = con.sql("SELECT count(*) AS n, sum(effective_cost) AS cost FROM cost_line_items "
+                      "WHERE resource_id LIKE '%/workspaces/zmltestplayground'").pl()
+    assert raw["n"][0] == 9
+    assert aml.height == 1
+    row = aml.row(0, named=True)
+    assert (row["project"], row["allocation_method"]) == ("sameer", "row_tag")
+    assert row["allocation_rule"] == "row tag 'costallocationtest'"
+    assert row["cost"] == raw["cost"][0]
