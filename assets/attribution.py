@@ -22,6 +22,7 @@ from dagster_project.attribution.allocate import (
     rows_without_method,
     stage_month_allocation,
     stage_month_project_spend,
+    tag_coverage,
 )
 from dagster_project.resources import FinopsConfigResource, WarehouseResource
 
@@ -38,6 +39,9 @@ INVENTORY_DEPS = ["inventory_workspaces", "inventory_computes", "inventory_endpo
                                    "the cent: attribution neither loses nor invents money."),
         AssetCheckSpec("one_method_per_row", asset="cost_allocation", blocking=True,
                        description="Every allocated amount carries exactly one known allocation method and rule."),
+        AssetCheckSpec("tag_coverage", asset="cost_allocation", blocking=False,
+                       description="Share of effective cost that reached a project through tags, against "
+                                   "checks.tag_coverage_min_pct in finops.yaml (a warning, not a gate)."),
     ],
 )
 def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource,
@@ -59,6 +63,7 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
         recon = reconciliation(con, month)
         bad_methods = rows_without_method(con, month)
         by_method = allocation_by_method(con, month)
+        coverage = tag_coverage(con, month)
     totals = {row["billing_currency"]: row["allocated_effective_cost"] for row in recon.iter_rows(named=True)}
     yield MaterializeResult(
         asset_key="cost_allocation",
@@ -79,6 +84,15 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
         metadata={"per_currency": markdown_preview(recon)},
         description=None if broken.height == 0 else
         f"allocations differ from line items in {', '.join(broken['billing_currency'].to_list())}",
+    )
+    minimum = config.checks.tag_coverage_min_pct
+    low = coverage.filter(coverage["tag_coverage_pct"].is_not_null() & (coverage["tag_coverage_pct"] < minimum))
+    yield AssetCheckResult(
+        check_name="tag_coverage", asset_key="cost_allocation", passed=low.height == 0,
+        severity=AssetCheckSeverity.WARN, metadata={"minimum_pct": float(minimum), "per_currency": markdown_preview(coverage)},
+        description=None if low.height == 0 else
+        "tag coverage below {}%: {}".format(minimum, ", ".join(
+            f"{r['billing_currency']} {r['tag_coverage_pct']}%" for r in low.iter_rows(named=True))),
     )
     yield AssetCheckResult(
         check_name="one_method_per_row", asset_key="cost_allocation", passed=bad_methods.height == 0,

@@ -119,6 +119,8 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None) -> No
     console.print(f"Unallocated share: {summary.unallocated_share_pct or Decimal('0.00')}% of {month:%Y-%m}")
     console.print(f"Findings: {summary.findings_open} open, estimated savings "
                   f"{summary.findings_savings.quantize(Decimal('0.01')):,} {summary.currency}/month")
+    for warning in summary.warnings:
+        console.print(f"[yellow]Warning: {warning}[/yellow]")
     if summary.rejects:
         console.print(f"[yellow]Rejected rows: {summary.rejects} (see table cost_rejects)[/yellow]")
     out = summary.out_dir

@@ -133,9 +133,18 @@ class Suppression(_Strict):
         return self
 
 
+class Checks(_Strict):
+    """Data-quality gates. Reconciliation and manifest row counts always block; these warn."""
+
+    # Share of the month's effective cost whose project comes from a tag (row, resource,
+    # workspace, resource group, subscription) or a shared split, below which a warning is raised.
+    tag_coverage_min_pct: Decimal = Field(Decimal("80"), ge=0, le=100)
+
+
 class FinopsConfig(_Strict):
     """The whole `finops.yaml`."""
 
+    checks: Checks = Field(default_factory=Checks)
     tags: TagKeys = Field(default_factory=TagKeys)
     attribution: Attribution = Field(default_factory=Attribution)
     findings: FindingThresholds = Field(default_factory=FindingThresholds)

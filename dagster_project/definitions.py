@@ -6,13 +6,19 @@ same assets in-process.
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import Definitions
 
 from assets.attribution import cost_allocation, project_spend_monthly
 from assets.costs import cost_exports
 from assets.findings import findings
 from assets.inventory import aml_inventory
-from assets.partitions import billing_month_partitions
+from assets.jobs import inventory_job, monthly_job
+from assets.orchestration import (
+    inventory_daily_schedule,
+    month_close_schedule,
+    month_to_date_schedule,
+    new_export_sensor,
+)
 from dagster_project.resources import (
     CostExportsResource,
     FinopsConfigResource,
@@ -21,18 +27,6 @@ from dagster_project.resources import (
 )
 
 ALL_ASSETS = [cost_exports, aml_inventory, cost_allocation, project_spend_monthly, findings]
-
-inventory_job = define_asset_job(
-    "inventory_job", selection=AssetSelection.assets(aml_inventory),
-    description="Capture (replay) the Azure ML inventory and publish the inventory tables.",
-)
-monthly_job = define_asset_job(
-    "monthly_job",
-    selection=AssetSelection.assets(cost_exports, cost_allocation, project_spend_monthly, findings),
-    partitions_def=billing_month_partitions,
-    description="One billing month end to end: ingest, attribute, find, publish.",
-)
-
 
 def default_resources(out_dir: str = "reports", exports: str = "reports/demo-tenant/exports",
                       inventory: str = "reports/demo-tenant/inventory", config: str | None = None) -> dict:
@@ -48,5 +42,7 @@ def default_resources(out_dir: str = "reports", exports: str = "reports/demo-ten
 defs = Definitions(
     assets=ALL_ASSETS,
     jobs=[inventory_job, monthly_job],
+    schedules=[month_close_schedule, month_to_date_schedule, inventory_daily_schedule],
+    sensors=[new_export_sensor],
     resources=default_resources(),
 )

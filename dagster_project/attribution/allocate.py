@@ -99,3 +99,8 @@ def rows_without_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataF
 
 def allocation_by_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
     return con.sql(load_sql("attribution/allocation_by_method"), params={"billing_month": month}).pl()
+
+
+def tag_coverage(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
+    """Per currency: effective cost, the part reached through tags, and that share in %."""
+    return con.sql(load_sql("checks/tag_coverage"), params={"billing_month": month}).pl()

@@ -1,0 +1,20 @@
+"""The two jobs: the inventory capture, and one billing month end to end."""
+
+from dagster import AssetSelection, define_asset_job
+
+from assets.attribution import cost_allocation, project_spend_monthly
+from assets.costs import cost_exports
+from assets.findings import findings
+from assets.inventory import aml_inventory
+from assets.partitions import billing_month_partitions
+
+inventory_job = define_asset_job(
+    "inventory_job", selection=AssetSelection.assets(aml_inventory),
+    description="Capture (replay) the Azure ML inventory and publish the inventory tables.",
+)
+monthly_job = define_asset_job(
+    "monthly_job",
+    selection=AssetSelection.assets(cost_exports, cost_allocation, project_spend_monthly, findings),
+    partitions_def=billing_month_partitions,
+    description="One billing month end to end: ingest, attribute, find, publish.",
+)
