@@ -175,10 +175,15 @@ class Warehouse:
         return counts
 
 
+VIEWS = ("owner_spend_monthly", "cost_center_spend_monthly")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables this project owns when missing (ingestion creates the cost tables)."""
+    """Create the tables and views this project owns when missing (ingestion creates the cost tables)."""
     for table in OWNED_TABLES:
         con.execute(load_sql(f"schema/{table}"))
+    for view in VIEWS:
+        con.execute(load_sql(f"schema/{view}"))
 
 
 def replace_month(con: duckdb.DuckDBPyConnection, table: str, month: date, relation_name: str) -> int:
