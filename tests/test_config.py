@@ -50,3 +50,15 @@ def test_invalid_yaml_and_missing_file_are_clear(tmp_path):
         load_config(tmp_path / "absent.yaml")
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         parse_config(["a"])
+
+
+def test_the_example_file_is_valid_and_documents_the_defaults():
+    from pathlib import Path
+
+    example = load_config(Path(__file__).resolve().parents[1] / "finops.example.yaml")
+    defaults = FinopsConfig()
+    assert example.findings == defaults.findings
+    assert example.checks == defaults.checks
+    assert example.tags.project == defaults.tags.project
+    assert example.attribution.inheritance == defaults.attribution.inheritance
+    assert example.attribution.shared_costs == defaults.attribution.shared_costs
