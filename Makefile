@@ -21,7 +21,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/aml-finops demo --out reports
 
+# The browser test needs Debian's chromium; the script installs it when missing (as root, or with
+# sudo). Without either, local runs go on and that one test skips; under CI it must be there.
 test: $(STAMP)
+	-@bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)

@@ -7,6 +7,7 @@ from assets.costs import cost_exports
 from assets.findings import findings
 from assets.inventory import aml_inventory
 from assets.partitions import billing_month_partitions
+from assets.reports import monthly_reports
 
 inventory_job = define_asset_job(
     "inventory_job", selection=AssetSelection.assets(aml_inventory),
@@ -14,7 +15,8 @@ inventory_job = define_asset_job(
 )
 monthly_job = define_asset_job(
     "monthly_job",
-    selection=AssetSelection.assets(cost_exports, cost_allocation, project_spend_monthly, findings),
+    selection=AssetSelection.assets(cost_exports, cost_allocation, project_spend_monthly, findings,
+                                    monthly_reports),
     partitions_def=billing_month_partitions,
-    description="One billing month end to end: ingest, attribute, find, publish.",
+    description="One billing month end to end: ingest, attribute, find, publish, report.",
 )

@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from assets._metadata import money_text
 from assets.partitions import billing_month_partitions, partition_month
 from dagster_project.reporting import write_month_reports
+from dagster_project.reporting.engineer import one_line
 from dagster_project.resources import WarehouseResource
 
 
@@ -23,7 +24,7 @@ def monthly_reports(context: AssetExecutionContext, warehouse: WarehouseResource
     wh = warehouse.get()
     with wh.connect(read_only=True) as con:
         paths = write_month_reports(con, wh.out_dir, month)
-    owners = [f"| {p.owner.replace('|', '/')} | {p.findings} | "
+    owners = [f"| {one_line(p.owner).replace('|', '/')} | {p.findings} | "
               f"{' + '.join(f'{money_text(v)} {c}' for c, v in p.savings.items()) or '0.00'} | {p.folder} |"
               for p in paths.owner_packs]
     preview = "\n".join([

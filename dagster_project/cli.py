@@ -22,7 +22,7 @@ from rich.console import Console
 
 from dagster_project import __version__
 
-console = Console(stderr=False, highlight=False)
+console = Console(stderr=False, highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -125,6 +125,12 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None) -> No
         console.print(f"[yellow]Rejected rows: {summary.rejects} (see table cost_rejects)[/yellow]")
     out = summary.out_dir
     console.print(f"Outputs: {out / 'finops.duckdb'} and {out / 'parquet'}/")
+    if month is not None:
+        from dagster_project.reporting import month_reports_dir
+
+        reports = month_reports_dir(out, month)
+        console.print(f"Finance pack: {reports / 'finance' / 'report.html'} (+ workbook.xlsx, chargeback.csv)")
+        console.print(f"Engineer packs: {reports / 'engineers' / 'README.md'} (one folder per owner)")
     if demo_root:
         console.print(f"Demo tenant: {demo_root} (ground truth in {demo_root / 'expected.json'})")
     console.print(f"Months: {', '.join(f'{m:%Y-%m}' for m in summary.months)} in {elapsed:.1f} s")

@@ -137,7 +137,7 @@ class Checks(_Strict):
     """Data-quality gates. Reconciliation and manifest row counts always block; these warn."""
 
     # Share of the month's effective cost whose project comes from a tag (row, resource,
-    # workspace, resource group, subscription) or a shared split, below which a warning is raised.
+    # workspace, resource group, subscription), below which a warning is raised.
     tag_coverage_min_pct: Decimal = Field(Decimal("80"), ge=0, le=100)
 
 

@@ -13,6 +13,7 @@ from assets.costs import cost_exports
 from assets.findings import findings
 from assets.inventory import aml_inventory
 from assets.jobs import inventory_job, monthly_job
+from assets.reports import monthly_reports
 from assets.orchestration import (
     inventory_daily_schedule,
     month_close_schedule,
@@ -26,7 +27,7 @@ from dagster_project.resources import (
     WarehouseResource,
 )
 
-ALL_ASSETS = [cost_exports, aml_inventory, cost_allocation, project_spend_monthly, findings]
+ALL_ASSETS = [cost_exports, aml_inventory, cost_allocation, project_spend_monthly, findings, monthly_reports]
 
 def default_resources(out_dir: str = "reports", exports: str = "reports/demo-tenant/exports",
                       inventory: str = "reports/demo-tenant/inventory", config: str | None = None) -> dict:

@@ -1,0 +1,220 @@
+"""The engineer pack: per owner, their open findings as Markdown and CSV, and a `cleanup.sh` with
+every command present and commented out.
+
+Owner strings come from resource tags and creators — untrusted input. They become folder names
+only through `safe_name` (letters, digits and `@ . _ + -`; no separators, no leading dot, never
+`..`), and appear in Markdown and shell comments with line breaks removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from dagster_project.reporting.finance import money
+from dagster_project.sql import load_sql
+
+NO_OWNER = "(no owner)"
+_UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+CSV_COLUMNS = ["rank", "rule_id", "severity", "category", "workspace", "resource_name", "project", "savings",
+               "currency", "action", "command", "evidence", "resource_id", "finding_id", "first_seen", "last_seen"]
+
+
+def read_open_findings(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
+    """The month's open findings, largest savings first; a missing owner becomes `(no owner)`."""
+    frame = con.sql(load_sql("reports/engineer_findings"), params={"billing_month": month}).pl()
+    return frame.with_columns(pl.col("owner").fill_null(NO_OWNER))
+
+
+def safe_name(owner: str) -> str:
+    """A file-system-safe folder name for an owner string (not yet de-duplicated)."""
+    if owner == NO_OWNER:
+        return "no-owner"
+    text = unicodedata.normalize("NFKC", owner)
+    text = _UNSAFE.sub("_", text).strip("._-")
+    text = re.sub(r"\.{2,}", ".", text)  # never `..`
+    return text[:80] or "owner"
+
+
+def owner_folders(owners: list[str]) -> dict[str, str]:
+    """Owner → unique folder name. A name that had to be changed, or that collides (also when only
+    the case differs), gets a short hash of the original owner so two owners never share a folder."""
+    result: dict[str, str] = {}
+    used: set[str] = set()
+    for owner in sorted(owners, key=lambda o: (o != NO_OWNER, o)):
+        name = safe_name(owner)
+        if (name != owner and owner != NO_OWNER) or name.lower() in used:
+            name = f"{name}-{hashlib.sha256(owner.encode()).hexdigest()[:8]}"
+        used.add(name.lower())
+        result[owner] = name
+    return result
+
+
+def one_line(text: object) -> str:
+    """Text for a single line (a shell comment, a Markdown heading): line breaks become spaces and
+    other control characters are dropped."""
+    flat = _LINE_BREAKS.sub(" ", "" if text is None else str(text))
+    return "".join(ch for ch in flat if ch == "\t" or unicodedata.category(ch) != "Cc")
+
+
+def commented_command(command: str) -> str:
+    """The command as shell comment lines: every physical line starts with `# `, so nothing in it
+    can run — a line break inside the command starts another comment line, never a command."""
+    lines = _LINE_BREAKS.split(command)
+    return "\n".join("# " + "".join(ch for ch in line if ch == "\t" or unicodedata.category(ch) != "Cc")
+                     for line in lines)
+
+
+# Characters that could start Markdown or HTML markup inline (emphasis, code, links, tables, tags,
+# entities); an underscore only where it could delimit emphasis (not inside a word like ci_left).
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def md_text(text: object) -> str:
+    """Inline Markdown text: one line, Markdown and HTML metacharacters backslash-escaped."""
+    escaped = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), one_line(text))
+    return ("\\" + escaped) if escaped[:1] in ("#", "+", "-", "=") else escaped
+
+
+def md_code_block(text: str, language: str = "sh") -> str:
+    """A fenced code block whose fence is longer than any backtick run inside the text."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"
+
+
+def _evidence_items(evidence: str | None) -> list[tuple[str, str]]:
+    if not evidence:
+        return []
+    try:
+        parsed = json.loads(evidence)
+    except ValueError:
+        return [("evidence", evidence)]
+    if not isinstance(parsed, dict):
+        return [("evidence", json.dumps(parsed, ensure_ascii=False))]
+    return [(str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in parsed.items()]
+
+
+def savings_by_currency(frame: pl.DataFrame) -> dict[str, Decimal]:
+    """Savings per currency, each resource once with its largest estimate (rules overlap)."""
+    if frame.height == 0:
+        return {}
+    per_resource = frame.group_by("currency", "resource_id").agg(pl.col("savings").max())
+    totals: dict[str, Decimal] = {}
+    for currency, savings in per_resource.select("currency", "savings").iter_rows():
+        totals[currency] = totals.get(currency, Decimal(0)) + savings
+    return dict(sorted(totals.items()))
+
+
+def _savings_text(totals: dict[str, Decimal]) -> str:
+    return " + ".join(f"{money(v)} {c}/month" for c, v in totals.items()) or "0.00"
+
+
+def render_markdown(owner: str, month: date, frame: pl.DataFrame) -> str:
+    totals = savings_by_currency(frame)
+    lines = [f"# Cleanup findings — {md_text(owner)} — {month:%Y-%m}", "",
+             f"{frame.height} open finding{'s' if frame.height != 1 else ''}, estimated savings "
+             f"**{md_text(_savings_text(totals))}** (a resource flagged by several rules counts once, with its "
+             "largest estimate). Largest savings first.", "",
+             "The commands are printed, never run by aml-finops. Review each one before you run it; "
+             "`cleanup.sh` beside this file holds them all, commented out.", "",
+             "| # | rule | resource | workspace | project | severity | savings |",
+             "|---:|---|---|---|---|---|---:|"]
+    for rank, row in enumerate(frame.iter_rows(named=True), start=1):
+        lines.append(f"| {rank} | {md_text(row['rule_id'])} | {md_text(row['resource_name'])} | "
+                     f"{md_text(row['workspace'])} | {md_text(row['project'])} | {md_text(row['severity'])} | "
+                     f"{money(row['savings'])} {md_text(row['currency'])} |")
+    for rank, row in enumerate(frame.iter_rows(named=True), start=1):
+        lines += ["", f"## {rank}. {md_text(row['resource_name'])} — {md_text(row['rule_id'])}", "",
+                  f"{md_text(row['action'])}", "",
+                  f"- **Estimated savings:** {money(row['savings'])} {md_text(row['currency'])} per month",
+                  f"- **Severity:** {md_text(row['severity'])} · **Category:** {md_text(row['category'])}",
+                  f"- **Workspace:** {md_text(row['workspace'])} · **Project:** {md_text(row['project'])}",
+                  f"- **Resource id:** `{one_line(row['resource_id']).replace('`', '')}`",
+                  f"- **Finding id:** `{one_line(row['finding_id']).replace('`', '')}`",
+                  "- **Evidence:**"]
+        for key, value in _evidence_items(row["evidence"]):
+            lines.append(f"  - {md_text(key)}: {md_text(value)}")
+        lines += ["", md_code_block(row["command"])]
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_row_index("rank", offset=1).with_columns(
+        pl.col("rank").cast(pl.Int64)).select(CSV_COLUMNS)
+
+
+def render_cleanup_script(owner: str, month: date, frame: pl.DataFrame) -> str:
+    lines = ["#!/usr/bin/env bash",
+             f"# Cleanup commands for {one_line(owner)}, from the aml-finops findings of {month:%Y-%m}.",
+             "# Generated by aml-finops: do not edit, regenerate it.",
+             "#",
+             "# NOTHING RUNS AS GENERATED: every command below is commented out. Read each finding, uncomment",
+             "# the command lines you want to run (remove the leading '# '), then run: bash cleanup.sh",
+             "# aml-finops never runs these commands itself; they change or delete Azure resources.",
+             "set -euo pipefail",
+             ""]
+    for rank, row in enumerate(frame.iter_rows(named=True), start=1):
+        lines.append(f"# [{rank}] {one_line(row['rule_id'])} · {one_line(row['resource_name'])} "
+                     f"({one_line(row['workspace'])}) · est. savings {money(row['savings'])} "
+                     f"{one_line(row['currency'])}/month")
+        lines.append(f"# {one_line(row['action'])}")
+        lines.append(commented_command(row["command"]))
+        lines.append("")
+    if frame.height == 0:
+        lines.append("# No open findings this month.")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class OwnerPack:
+    owner: str
+    folder: str
+    findings: int
+    savings: dict[str, Decimal]
+
+
+def write_engineer_pack(frame: pl.DataFrame, month: date, engineers_dir: Path) -> list[OwnerPack]:
+    """One folder per owner under `engineers_dir` with findings.md, findings.csv and cleanup.sh,
+    plus `README.md` listing the owners. Returns what was written, largest savings first."""
+    engineers_dir.mkdir(parents=True, exist_ok=True)
+    owners = sorted(set(frame["owner"].to_list()))
+    folders = owner_folders(owners)
+    packs = []
+    for owner in owners:
+        mine = frame.filter(pl.col("owner") == owner).sort(
+            ["savings", "rule_id", "resource_id", "finding_id"], descending=[True, False, False, False])
+        folder = engineers_dir / folders[owner]
+        # The folder name is built to be a single safe path segment; assert it stays inside.
+        if folder.resolve().parent != engineers_dir.resolve():
+            raise ValueError(f"unsafe owner folder for {owner!r}")
+        folder.mkdir()
+        (folder / "findings.md").write_text(render_markdown(owner, month, mine), encoding="utf-8")
+        render_csv(mine).write_csv(folder / "findings.csv")
+        script = folder / "cleanup.sh"
+        script.write_text(render_cleanup_script(owner, month, mine), encoding="utf-8")
+        script.chmod(0o755)
+        packs.append(OwnerPack(owner, folders[owner], mine.height, savings_by_currency(mine)))
+    packs.sort(key=lambda p: (-sum(p.savings.values(), Decimal(0)), p.owner))
+    index = [f"# Engineer pack — {month:%Y-%m}", "",
+             "Open cleanup findings per owner, largest savings first. Each folder holds `findings.md` (read "
+             "this), `findings.csv` and `cleanup.sh` (every command commented out).", "",
+             "| owner | findings | estimated savings | folder |", "|---|---:|---:|---|"]
+    for pack in packs:
+        index.append(f"| {md_text(pack.owner)} | {pack.findings} | {md_text(_savings_text(pack.savings))} | "
+                     f"[{md_text(pack.folder)}/findings.md](<{pack.folder}/findings.md>) |")
+    if not packs:
+        index.append("| _no open findings_ | 0 | 0.00 | |")
+    (engineers_dir / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    return packs

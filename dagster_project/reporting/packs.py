@@ -1,0 +1,100 @@
+"""Write a month's finance and engineer packs under `<out>/reports/<YYYY-MM>/`, atomically.
+
+Everything is written to a staging folder beside the final one; only when every file is there
+does the staging folder take the month's place (the old one is moved aside, then removed). A
+failure leaves the previous reports of that month as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.reporting.engineer import OwnerPack, read_open_findings, write_engineer_pack
+from dagster_project.reporting.excel import write_chargeback_csv, write_workbook
+from dagster_project.reporting.finance import FinanceViews, read_finance_views
+from dagster_project.reporting.html import render_finance_html
+
+HTML_NAME = "report.html"
+WORKBOOK_NAME = "finance.xlsx"
+CHARGEBACK_NAME = "chargeback.csv"
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where a month's packs were written, and what they hold."""
+
+    month: date
+    root: Path  # <out>/reports/<YYYY-MM>
+    finance_dir: Path
+    html: Path
+    workbook: Path
+    chargeback_csv: Path
+    engineers_dir: Path
+    engineers_index: Path
+    owners: dict[str, Path] = field(default_factory=dict)  # owner → its folder
+    sheets: list[str] = field(default_factory=list)
+    chargeback_rows: int = 0
+    open_findings: int = 0
+    currencies: list[str] = field(default_factory=list)
+    savings: dict[str, Decimal] = field(default_factory=dict)  # per currency, each resource once
+    owner_packs: list[OwnerPack] = field(default_factory=list)
+
+
+def month_reports_dir(out_dir: Path, month: date) -> Path:
+    return Path(out_dir) / "reports" / f"{month:%Y-%m}"
+
+
+def _write(root: Path, views: FinanceViews, con: duckdb.DuckDBPyConnection, month: date) -> dict:
+    finance = root / "finance"
+    finance.mkdir(parents=True)
+    sheets = write_workbook(views, finance / WORKBOOK_NAME)
+    rows = write_chargeback_csv(views, finance / CHARGEBACK_NAME)
+    files = {"Excel workbook": WORKBOOK_NAME, "chargeback CSV": CHARGEBACK_NAME,
+             "engineer pack": "../engineers/README.md"}
+    (finance / HTML_NAME).write_text(render_finance_html(views, files), encoding="utf-8")
+    findings = read_open_findings(con, month)
+    packs = write_engineer_pack(findings, month, root / "engineers")
+    return {"sheets": sheets, "rows": rows, "packs": packs, "findings": findings.height}
+
+
+def write_month_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, month: date) -> ReportPaths:
+    """Read the month's views from the warehouse `con` and write both packs under
+    `<out_dir>/reports/<YYYY-MM>/` (`finance/` and `engineers/<owner>/`), replacing the old ones."""
+    final = month_reports_dir(out_dir, month)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    views = read_finance_views(con, month)
+    staging = final.parent / f".staging-{final.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        written = _write(staging, views, con, month)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = None
+    if final.exists():
+        old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+    engineers = final / "engineers"
+    savings: dict[str, Decimal] = {}
+    for pack in written["packs"]:
+        for currency, value in pack.savings.items():
+            savings[currency] = savings.get(currency, Decimal(0)) + value
+    return ReportPaths(
+        month=month, root=final, finance_dir=final / "finance", html=final / "finance" / HTML_NAME,
+        workbook=final / "finance" / WORKBOOK_NAME, chargeback_csv=final / "finance" / CHARGEBACK_NAME,
+        engineers_dir=engineers, engineers_index=engineers / "README.md",
+        owners={p.owner: engineers / p.folder for p in written["packs"]}, sheets=written["sheets"],
+        chargeback_rows=written["rows"], open_findings=written["findings"], currencies=views.currencies,
+        savings=dict(sorted(savings.items())), owner_packs=written["packs"],
+    )

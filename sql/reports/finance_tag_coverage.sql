@@ -1,0 +1,44 @@
+-- Finance pack: how the project of each amount was found, as a share of the month's effective
+-- cost per currency: the resource's own tag, a tag inherited from its compute / endpoint /
+-- workspace / resource group / subscription, a finops.yaml rule or shared split, or nothing.
+WITH classified AS (
+    SELECT
+        billing_currency,
+        CASE
+            WHEN allocation_method = 'row_tag' THEN 'own tag'
+            WHEN allocation_method IN ('endpoint_tag', 'compute_tag', 'compute_match', 'compute_split',
+                                       'workspace_tag', 'resource_group_tag', 'subscription_tag')
+                THEN 'inherited tag'
+            WHEN allocation_method IN ('rule', 'shared_split') THEN 'rule or shared split'
+            ELSE 'unallocated'
+        END AS coverage,
+        allocation_method,
+        effective_cost
+    FROM cost_allocation
+    WHERE billing_month = $billing_month
+),
+
+per_coverage AS (
+    SELECT
+        billing_currency,
+        coverage,
+        sum(effective_cost) AS effective_cost,
+        string_agg(DISTINCT allocation_method, ', ' ORDER BY allocation_method) AS methods
+    FROM classified
+    GROUP BY billing_currency, coverage
+)
+
+SELECT
+    billing_currency,
+    coverage,
+    methods,
+    CAST(effective_cost AS DECIMAL(38, 10)) AS effective_cost,
+    CASE
+        WHEN sum(effective_cost) OVER (PARTITION BY billing_currency) = 0 THEN NULL
+        ELSE CAST(round(effective_cost * 100 / sum(effective_cost) OVER (PARTITION BY billing_currency), 2)
+            AS DECIMAL(18, 2))
+    END AS share_pct
+FROM per_coverage
+ORDER BY
+    billing_currency,
+    CASE coverage WHEN 'own tag' THEN 1 WHEN 'inherited tag' THEN 2 WHEN 'rule or shared split' THEN 3 ELSE 4 END
