@@ -15,6 +15,8 @@ _DESCRIPTIONS = {
     "inventory_endpoints": "Online endpoints with their traffic split and tags.",
     "inventory_deployments": "Online deployments: instance type and count, provisioning state, traffic share.",
     "inventory_jobs": "Jobs with their compute, status and timing.",
+    "inventory_resource_groups": "Resource groups of the listed subscriptions with their tags (an inheritance level).",
+    "inventory_subscriptions": "The listed subscriptions with their tags (an inheritance level).",
 }
 
 

@@ -3,6 +3,7 @@
     aml-finops demo      [--out DIR] [--seed S] [--months N] [--rows N] [--config FILE]
     aml-finops demo-data --out DIR [--months N] [--rows N] [--seed S] [--schema focus-1.2|ea-amortized]
     aml-finops run       --exports PATH --inventory PATH [--month YYYY-MM] [--config FILE] [--out DIR]
+    aml-finops snapshot  --subscription S [--resource-group RG] [--workspace W] --out DIR
 
 Errors a user can fix (a missing folder, a bad month, an invalid `finops.yaml`, a failed check)
 end in one line on stderr and exit status 2 (usage) or 1 (the run failed), never a traceback.
@@ -91,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="billing month YYYY-MM (repeatable; default: every month found)")
     run.add_argument("--config", default=None, help="finops.yaml (default: built-in defaults)")
     run.add_argument("--out", default="reports", help="output folder (default: reports)")
+    from dagster_project.inventory.cli_snapshot import add_snapshot_parser
+
+    add_snapshot_parser(sub)
     return parser
 
 
@@ -202,7 +206,13 @@ def _error(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-COMMANDS = {"demo": cmd_demo, "demo-data": cmd_demo_data, "run": cmd_run}
+def cmd_snapshot(args) -> int:
+    from dagster_project.inventory.cli_snapshot import cmd_snapshot as record
+
+    return record(args)
+
+
+COMMANDS = {"demo": cmd_demo, "demo-data": cmd_demo_data, "run": cmd_run, "snapshot": cmd_snapshot}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,8 @@ INVENTORY_TABLES = (
     "inventory_endpoints",
     "inventory_deployments",
     "inventory_jobs",
+    "inventory_resource_groups",
+    "inventory_subscriptions",
 )
 
 

@@ -151,7 +151,15 @@ def test_workspace_list_and_the_unrecorded_workspace_is_a_named_failure(inventor
     other = {f.call for f in inventory.failures if f.scope == OTHER_WORKSPACE_ID}
     assert other == {"compute.list()", "models.list(list_view_type=ALL)", "environments.list(list_view_type=ALL)",
                      "data.list(list_view_type=ALL)", "online_endpoints.list()", "jobs.list(list_view_type=ALL)"}
-    assert [f for f in inventory.failures if f.scope != OTHER_WORKSPACE_ID] == []
+    # The specs hold no resource-group or subscription example, so this snapshot is like one
+    # recorded before those were listed: empty tables and one named failure per missing call.
+    outside = [f for f in inventory.failures if f.scope != OTHER_WORKSPACE_ID]
+    assert {(f.scope, f.call) for f in outside} == {
+        (f"/subscriptions/{SUBSCRIPTION}", "resource_groups.list()"),
+        (f"/subscriptions/{SUBSCRIPTION}", f"subscriptions.get({SUBSCRIPTION!r})"),
+    }
+    assert all("SnapshotRequestNotRecorded" in f.error for f in outside)
+    assert inventory.resource_groups.is_empty() and inventory.subscriptions.is_empty()
 
 
 def test_compute_instance_and_aml_compute_details(inventory: Inventory) -> None:

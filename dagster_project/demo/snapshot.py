@@ -28,6 +28,8 @@ from dagster_project.demo.tenant import (
     ComputeInstance,
     Job,
     OnlineEndpoint,
+    ResourceGroup,
+    Subscription,
     Tenant,
     Workspace,
 )
@@ -96,6 +98,39 @@ class _SnapshotWriter:
             target.parent.mkdir(parents=True, exist_ok=True)
             text = json.dumps(self.bodies[relpath], indent=1, sort_keys=True, ensure_ascii=False)
             target.write_text(text + "\n", encoding="utf-8")
+
+
+def _resource_group_body(group: ResourceGroup) -> dict[str, Any]:
+    """A `Resource Groups - List` item (api-version 2025-04-01). ARM omits `tags` when there are none."""
+    body: dict[str, Any] = {
+        "id": group.id,
+        "name": group.name,
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": group.location,
+        "properties": {"provisioningState": "Succeeded"},
+    }
+    if group.tags:
+        body["tags"] = dict(group.tags)
+    return body
+
+
+def _subscription_body(tenant: Tenant, subscription: Subscription) -> dict[str, Any]:
+    """The `Subscriptions - Get` body (api-version 2022-12-01)."""
+    return {
+        "id": f"/subscriptions/{subscription.id}",
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "tags": dict(subscription.tags),
+        "subscriptionId": subscription.id,
+        "tenantId": _guid(tenant, "aad-tenant"),
+        "displayName": subscription.name,
+        "state": "Enabled",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "EnterpriseAgreement_2014-09-01",
+            "spendingLimit": "Off",
+        },
+    }
 
 
 def _workspace_body(tenant: Tenant, workspace: Workspace) -> dict[str, Any]:
@@ -455,7 +490,8 @@ def _run_body(tenant: Tenant, job: Job) -> dict[str, Any]:
 def write_snapshot(tenant: Tenant, out_dir: Path) -> None:
     """Write the tenant's Azure ML inventory to `out_dir` in the aml-finops-snapshot/1 layout.
 
-    One file per request the listing makes (workspace list per subscription; per workspace its
+    One file per request the listing makes (per subscription its workspace list, its resource
+    groups with their tags and the subscription itself; per workspace its
     GET and discovery document, computes, model / environment / data containers and every version
     per name, online endpoints and their deployments, jobs and one run-history record per job),
     plus `snapshot.json` with `captured_at = tenant.captured_at` and the subscription scopes.
@@ -481,6 +517,22 @@ def write_snapshot(tenant: Tenant, out_dir: Path) -> None:
             f"{ARM}/subscriptions/{subscription.id}/providers/Microsoft.MachineLearningServices/workspaces"
             "?api-version=2024-10-01-preview",
             {"value": [_workspace_body(tenant, w) for w in workspaces]},
+        )
+        writer.put(f"{ARM}/subscriptions/{subscription.id}?api-version=2022-12-01",
+                   _subscription_body(tenant, subscription))
+        writer.put(
+            f"{ARM}/subscriptions/{subscription.id}/resourcegroups?api-version=2025-04-01",
+            {"value": [_resource_group_body(g) for g in tenant.resource_groups if g.subscription_id == subscription.id]},
+        )
+
+    # Resource-group scopes (`--resource-group`, or named workspaces): the group itself and the
+    # workspaces listed in it.
+    for group in tenant.resource_groups:
+        writer.put(f"{ARM}{group.id}?api-version=2025-04-01", _resource_group_body(group))
+        writer.put(
+            f"{ARM}{group.id}/providers/Microsoft.MachineLearningServices/workspaces?api-version=2024-10-01-preview",
+            {"value": [_workspace_body(tenant, w) for w in tenant.workspaces
+                       if w.subscription_id == group.subscription_id and w.resource_group == group.name]},
         )
 
     for workspace in tenant.workspaces:

@@ -22,17 +22,34 @@ model the SDK deserialized next to the entity the SDK built from it (`Listed`). 
 one by one also means one malformed item is reported as a failure instead of failing the whole
 page, which is what the public methods would do.
 
+Beside the workspaces, every scope's resource groups (``resource_groups.list()`` for a subscription
+scope, ``resource_groups.get(rg)`` for a resource-group or workspace scope) and each subscription
+(``GET /subscriptions/<id>``) are read through azure-mgmt-resource's `ResourceManagementClient`,
+on the same transport (so they are recorded and replayed like everything else). azure-mgmt-resource
+26 no longer ships `SubscriptionClient` (it moved to azure-mgmt-resource-subscriptions, not a
+dependency), so the subscription is read with the client's own `send_request` and the stable
+``2022-12-01`` API: same pipeline, same authentication and retry policies.
+
+A scope is a subscription id, ``/subscriptions/<id>``, ``/subscriptions/<id>/resourceGroups/<rg>``
+or a workspace ARM id (``.../providers/Microsoft.MachineLearningServices/workspaces/<name>``, read
+with ``workspaces.get``; the recorder writes such scopes when asked for named workspaces, so the
+replay issues exactly the requests that were recorded).
+
 Calls run on a small thread pool (bounded concurrency); a failing call is recorded as a
 `ListingFailure` naming the workspace and the call, and every other call still completes.
-azure-core's ARM retry policy honours HTTP 429 ``Retry-After`` on live runs.
+Throttling: every client involved (the ARM clients of azure-ai-ml and azure-mgmt-resource, the
+run-history data-plane client) runs azure-core's `RetryPolicy`, which retries HTTP 429 (and 408,
+500, 502-504) and waits for the response's ``Retry-After`` (``tests/test_inventory_record.py``
+checks it on each kind of call), so the listing adds no retry loop of its own.
 """
 
 from __future__ import annotations
 
+import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +72,13 @@ ASSET_KINDS = ("model", "environment", "data")
 DEFAULT_MAX_WORKERS = 8
 
 _SCOPE = re.compile(r"^/?subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/?$", re.IGNORECASE)
+_WORKSPACE_SCOPE = re.compile(
+    r"^/?subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)"
+    r"/providers/microsoft\.machinelearningservices/workspaces/(?P<ws>[^/]+)/?$",
+    re.IGNORECASE,
+)
+# Subscriptions - Get, a stable ARM API whose body carries displayName, state and tags.
+SUBSCRIPTION_API_VERSION = "2022-12-01"
 
 
 @dataclass(frozen=True)
@@ -108,6 +132,12 @@ class WorkspaceListing:
 class ListingResult:
     workspaces: list[WorkspaceListing]
     failures: list[ListingFailure]
+    # (subscription id, azure.mgmt.resource.resources.models.ResourceGroup)
+    resource_groups: list[tuple[str, Any]] = field(default_factory=list)
+    # The Subscriptions - Get bodies (dicts: subscriptionId, displayName, state, tags, ...)
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    # How many calls (tasks) ran, failed ones included.
+    calls: int = 0
 
 
 def parse_scope(scope: str, resource_group: str | None = None) -> tuple[str, str | None]:
@@ -120,6 +150,17 @@ def parse_scope(scope: str, resource_group: str | None = None) -> tuple[str, str
     if "/" in text or not text:
         raise ValueError(f"not a subscription or resource-group scope: {scope!r}")
     return text, resource_group
+
+
+def parse_listing_scope(scope: str, resource_group: str | None = None) -> tuple[str, str | None, str | None]:
+    """Like `parse_scope`, and also a workspace ARM id → (subscription, resource group, workspace).
+
+    The workspace is None for subscription and resource-group scopes."""
+    match = _WORKSPACE_SCOPE.match(scope.strip())
+    if match:
+        return match.group("sub"), match.group("rg"), match.group("ws")
+    subscription_id, group = parse_scope(scope, resource_group)
+    return subscription_id, group, None
 
 
 def _describe(exc: BaseException) -> str:
@@ -182,6 +223,12 @@ class _SdkCalls:
         if subscription_scope:
             return list(operation.list_by_subscription(cls=cls, kind=None))
         return list(operation.list_by_resource_group(self.resource_group, cls=cls, kind=None))
+
+    def workspace(self, name: str) -> Listed:
+        """`workspaces.get(name)`."""
+        operation = self.client.workspaces._operation
+        return operation.get(self.resource_group, name,
+                             cls=lambda _response, obj, _headers: Listed(obj, Workspace._from_rest_object(obj)))
 
     def computes(self) -> list[Listed]:
         """`compute.list()`."""
@@ -274,18 +321,29 @@ def list_inventory(
 ) -> ListingResult:
     """List every workspace in the scopes and everything inside it.
 
-    `subscriptions` holds subscription ids or ARM scopes (`/subscriptions/<id>` or
-    `/subscriptions/<id>/resourceGroups/<rg>`); `resource_group` narrows bare ids. With
-    `workspace_names`, only those workspaces (case-insensitive) are listed. `transport` is passed
-    to every azure-ai-ml client (a `ReplayTransport` for offline replay). Failures never abort the
-    listing: they come back in `ListingResult.failures`, each naming the workspace and the call.
+    `subscriptions` holds subscription ids or ARM scopes (`/subscriptions/<id>`,
+    `/subscriptions/<id>/resourceGroups/<rg>` or a workspace ARM id); `resource_group` narrows bare
+    ids. With `workspace_names`, only those workspaces (case-insensitive) are listed. `transport`
+    is passed to every client (azure-ai-ml and azure-mgmt-resource; a `ReplayTransport` for offline
+    replay, a `RecordingTransport` to record). Failures never abort the listing: they come back in
+    `ListingResult.failures`, each naming the workspace (or scope) and the call.
+
+    `progress` receives one line per scope listed, one per workspace when all its calls are done
+    (``[k/n] <name>: <counts>``, with the number of failed calls), every failed call
+    (``FAILED <scope>: <call>: <error>``), a call count every 500 calls, and a closing line when
+    anything failed. Calls to it never overlap (it may be called from worker threads).
     """
     scopes = [subscriptions] if isinstance(subscriptions, str) else list(subscriptions)
     wanted = {name.lower() for name in workspace_names} if workspace_names is not None else None
     client_kwargs: dict[str, Any] = {"enable_telemetry": False, "show_progress": False, "cloud": cloud}
     if transport is not None:
         client_kwargs["transport"] = transport
-    say = progress or (lambda message: None)
+    say_lock = threading.Lock()
+
+    def say(message: str) -> None:
+        if progress is not None:
+            with say_lock:
+                progress(message)
 
     listings: list[WorkspaceListing] = []
     failures: list[ListingFailure] = []
@@ -361,15 +419,21 @@ def list_inventory(
             task("jobs.list(list_view_type=ALL)", jobs),
         ]
 
-    def subscription_task(scope_text: str) -> _Task:
-        subscription_id, group = parse_scope(scope_text, resource_group)
+    def scope_task(subscription_id: str, group: str | None, workspace_name: str | None) -> _Task:
         label = f"/subscriptions/{subscription_id}" + (f"/resourceGroups/{group}" if group else "")
-        call = "workspaces.list(scope=" + ("'resource_group')" if group else "'subscription')")
+        if workspace_name:
+            label += f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace_name}"
+            call = f"workspaces.get({workspace_name!r})"
+        else:
+            call = "workspaces.list(scope=" + ("'resource_group')" if group else "'subscription')")
 
         def run() -> list[_Task]:
             client = MLClient(credential, subscription_id, group, **client_kwargs)
             calls = _SdkCalls(client, group or "", None)
-            found = calls.workspaces(subscription_scope=group is None)
+            if workspace_name:
+                found = [calls.workspace(workspace_name)]
+            else:
+                found = calls.workspaces(subscription_scope=group is None)
             errors = calls.take_item_errors()
             follow: list[_Task] = []
             with lock:
@@ -378,15 +442,103 @@ def list_inventory(
                     entity = item.entity
                     if wanted is not None and entity.name.lower() not in wanted:
                         continue
+                    if str(item.rest.id).lower() in listed_ids:
+                        continue  # overlapping scopes: list each workspace once
+                    listed_ids.add(str(item.rest.id).lower())
                     listing = WorkspaceListing(item, subscription_id, entity.resource_group, entity.name)
                     listings.append(listing)
+                    by_id[listing.id] = listing
                     follow.append(_Task(listing.id, "MLClient(workspace)", lambda ws=listing: workspace_tasks(ws)))
+                total_workspaces[0] += len(follow)
             say(f"{label}: {len(follow)} workspace(s)")
             return follow
 
         return _Task(label, call, run)
 
-    _run_tasks([subscription_task(scope) for scope in scopes], max_workers, failures, lock, say)
+    def resource_management_client(subscription_id: str) -> Any:
+        from azure.mgmt.resource.resources import ResourceManagementClient
+
+        kwargs: dict[str, Any] = {}
+        if transport is not None:
+            kwargs["transport"] = transport
+        if cloud != "AzureCloud":
+            from azure.ai.ml._azure_environments import _get_base_url_from_metadata
+
+            base_url = _get_base_url_from_metadata(cloud)
+            kwargs["base_url"] = base_url
+            kwargs["credential_scopes"] = [base_url.rstrip("/") + "/.default"]
+        return ResourceManagementClient(credential, subscription_id, **kwargs)
+
+    def resource_groups_task(subscription_id: str, group: str | None) -> _Task:
+        label = f"/subscriptions/{subscription_id}" + (f"/resourceGroups/{group}" if group else "")
+        call = f"resource_groups.get({group!r})" if group else "resource_groups.list()"
+
+        def run() -> list[_Task]:
+            client = resource_management_client(subscription_id)
+            items = [client.resource_groups.get(group)] if group else list(client.resource_groups.list())
+            with lock:
+                resource_groups.extend((subscription_id, item) for item in items)
+            return []
+
+        return _Task(label, call, run)
+
+    def subscription_get_task(subscription_id: str) -> _Task:
+        def run() -> list[_Task]:
+            from azure.core.exceptions import HttpResponseError
+            from azure.core.rest import HttpRequest
+
+            client = resource_management_client(subscription_id)
+            response = client.send_request(HttpRequest(
+                "GET", f"/subscriptions/{subscription_id}", params={"api-version": SUBSCRIPTION_API_VERSION}))
+            if response.status_code != 200:
+                raise HttpResponseError(response=response)
+            body = response.json()
+            if not isinstance(body, dict):
+                raise ValueError(f"expected a JSON object, got {type(body).__name__}")
+            with lock:
+                subscriptions_found.append(body)
+            return []
+
+        return _Task(f"/subscriptions/{subscription_id}", f"subscriptions.get({subscription_id!r})", run)
+
+    resource_groups: list[tuple[str, Any]] = []
+    subscriptions_found: list[dict[str, Any]] = []
+    listed_ids: set[str] = set()
+    by_id: dict[str, WorkspaceListing] = {}
+    total_workspaces = [0]
+    done_workspaces = [0]
+
+    def workspace_done(scope: str) -> None:
+        listing = by_id.get(scope)
+        if listing is None:
+            return
+        done_workspaces[0] += 1
+        with lock:
+            failed = sum(1 for failure in failures if failure.scope == scope)
+        say(
+            f"[{done_workspaces[0]}/{total_workspaces[0]}] {listing.name}: {len(listing.computes)} computes, "
+            f"{len(listing.asset_versions)} asset versions, {len(listing.endpoints)} endpoints, "
+            f"{len(listing.deployments)} deployments, {len(listing.jobs)} jobs, {len(listing.runs)} run records"
+            + (f", {failed} FAILED call(s)" if failed else "")
+        )
+
+    specs = [parse_listing_scope(scope, resource_group) for scope in scopes]
+    whole_subscriptions = {sub.lower() for sub, group, _ in specs if group is None}
+    initial: list[_Task] = [scope_task(*spec) for spec in specs]
+    seen_groups: set[tuple[str, str | None]] = set()
+    seen_subscriptions: set[str] = set()
+    for sub, group, _ in specs:
+        key = (sub.lower(), group.lower() if group else None)
+        if (group is not None and sub.lower() in whole_subscriptions) or key in seen_groups:
+            continue
+        seen_groups.add(key)
+        initial.append(resource_groups_task(sub, group))
+    for sub, _, _ in specs:
+        if sub.lower() not in seen_subscriptions:
+            seen_subscriptions.add(sub.lower())
+            initial.append(subscription_get_task(sub))
+
+    calls_run = _run_tasks(initial, max_workers, failures, lock, say, on_scope_done=workspace_done)
 
     for listing in listings:
         # Deterministic order whatever order the threads finished in.
@@ -397,7 +549,11 @@ def list_inventory(
         listing.jobs.sort(key=lambda item: str(item.rest.id).lower())
     listings.sort(key=lambda listing: listing.id.lower())
     failures.sort(key=lambda failure: (failure.scope.lower(), failure.call, failure.error))
-    return ListingResult(listings, failures)
+    resource_groups.sort(key=lambda pair: str(pair[1].id).lower())
+    subscriptions_found.sort(key=lambda body: str(body.get("subscriptionId") or body.get("id") or "").lower())
+    if failures:
+        say(f"{len(failures)} call(s) failed; the listing of everything else completed")
+    return ListingResult(listings, failures, resource_groups, subscriptions_found, calls_run)
 
 
 def _run_tasks(
@@ -406,28 +562,51 @@ def _run_tasks(
     failures: list[ListingFailure],
     lock: threading.Lock,
     say: ProgressCallback,
-) -> None:
+    on_scope_done: Callable[[str], None] | None = None,
+) -> int:
     """Run tasks on a bounded pool; a task's follow-ups are submitted as it completes.
 
     Workers never wait on other futures (only this driver does), so the pool cannot deadlock
-    however deep the N+1 fan-out goes.
+    however deep the N+1 fan-out goes. When the last outstanding task of a scope (a workspace:
+    its own task and every follow-up) finishes, `on_scope_done(scope)` is called on this thread.
+    Returns how many tasks ran.
     """
+    outstanding: dict[str, int] = {}
+    completed = 0
+    # Finished futures arrive on a queue (one `put` per completion), so the driver's cost per
+    # completion does not grow with the number pending. `concurrent.futures.wait` on the whole
+    # pending set is O(pending) per call: with thousands of N+1 version calls queued, that made
+    # a 200-workspace replay quadratic.
+    finished: queue.SimpleQueue[Future[list[_Task]]] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="aml-inventory") as pool:
-        pending: dict[Future[list[_Task]], _Task] = {pool.submit(task.run): task for task in initial}
-        completed = 0
+        pending: dict[Future[list[_Task]], _Task] = {}
+
+        def submit(task: _Task) -> None:
+            future = pool.submit(task.run)
+            pending[future] = task
+            outstanding[task.scope] = outstanding.get(task.scope, 0) + 1
+            future.add_done_callback(finished.put)
+
+        for task in initial:
+            submit(task)
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                completed += 1
-                try:
-                    follow_ups = future.result()
-                except Exception as exc:  # noqa: BLE001 - recorded, the other calls go on
-                    with lock:
-                        failures.append(ListingFailure(task.scope, task.call, _describe(exc)))
-                    say(f"FAILED {task.scope}: {task.call}: {_describe(exc)}")
-                    continue
-                for follow_up in follow_ups:
-                    pending[pool.submit(follow_up.run)] = follow_up
-                if completed % 200 == 0:
-                    say(f"{completed} calls done, {len(pending)} pending")
+            future = finished.get()
+            task = pending.pop(future)
+            completed += 1
+            try:
+                follow_ups = future.result()
+            except Exception as exc:  # noqa: BLE001 - recorded, the other calls go on
+                with lock:
+                    failures.append(ListingFailure(task.scope, task.call, _describe(exc)))
+                say(f"FAILED {task.scope}: {task.call}: {_describe(exc)}")
+                follow_ups = []
+            for follow_up in follow_ups:
+                submit(follow_up)
+            outstanding[task.scope] -= 1
+            if outstanding[task.scope] == 0:
+                del outstanding[task.scope]
+                if on_scope_done is not None:
+                    on_scope_done(task.scope)
+            if completed % 500 == 0:
+                say(f"{completed} calls done, {len(pending)} pending")
+    return completed

@@ -10,6 +10,8 @@ same conventions:
   fractional digits, `Z`, `+0000`, naive = UTC);
 * JSON columns (`tags`, `traffic`, `conda_file`, ...) hold the value as returned, as JSON text.
 
+The columns of all eight tables are documented in ``docs/inventory.md``.
+
 `load_inventory(snapshot_dir)` replays a snapshot end to end through azure-ai-ml (what the Dagster
 asset calls); `collect_inventory(credential, subscriptions)` lists live.
 """
@@ -156,6 +158,26 @@ JOBS_SCHEMA = pl.Schema({
     "captured_at": UTC_TIME,
 })
 
+RESOURCE_GROUPS_SCHEMA = pl.Schema({
+    "resource_group_id": pl.Utf8,
+    "subscription_id": pl.Utf8,
+    "resource_group": pl.Utf8,
+    "resource_group_original": pl.Utf8,
+    "location": pl.Utf8,
+    "provisioning_state": pl.Utf8,
+    "managed_by": pl.Utf8,
+    "tags": pl.Utf8,
+    "captured_at": UTC_TIME,
+})
+
+SUBSCRIPTIONS_SCHEMA = pl.Schema({
+    "subscription_id": pl.Utf8,
+    "display_name": pl.Utf8,
+    "state": pl.Utf8,
+    "tags": pl.Utf8,
+    "captured_at": UTC_TIME,
+})
+
 TABLE_SCHEMAS: dict[str, pl.Schema] = {
     "inventory_workspaces": WORKSPACES_SCHEMA,
     "inventory_computes": COMPUTES_SCHEMA,
@@ -163,12 +185,19 @@ TABLE_SCHEMAS: dict[str, pl.Schema] = {
     "inventory_endpoints": ENDPOINTS_SCHEMA,
     "inventory_deployments": DEPLOYMENTS_SCHEMA,
     "inventory_jobs": JOBS_SCHEMA,
+    "inventory_resource_groups": RESOURCE_GROUPS_SCHEMA,
+    "inventory_subscriptions": SUBSCRIPTIONS_SCHEMA,
 }
 
 
 @dataclass
 class Inventory:
-    """The six inventory tables of one capture, its `captured_at`, and what could not be listed."""
+    """The eight inventory tables of one capture, its `captured_at`, and what could not be listed.
+
+    A snapshot recorded before resource groups and subscriptions were listed has no files for
+    them: replaying it yields empty `resource_groups` / `subscriptions` frames and one failure per
+    missing call (``resource_groups.list()``, ``subscriptions.get(...)``), never an abort.
+    """
 
     workspaces: pl.DataFrame
     computes: pl.DataFrame
@@ -178,6 +207,8 @@ class Inventory:
     jobs: pl.DataFrame
     captured_at: datetime
     failures: list[ListingFailure] = field(default_factory=list)
+    resource_groups: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RESOURCE_GROUPS_SCHEMA))
+    subscriptions: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUBSCRIPTIONS_SCHEMA))
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The frames by published table name (DESIGN §7)."""
@@ -188,6 +219,8 @@ class Inventory:
             "inventory_endpoints": self.endpoints,
             "inventory_deployments": self.deployments,
             "inventory_jobs": self.jobs,
+            "inventory_resource_groups": self.resource_groups,
+            "inventory_subscriptions": self.subscriptions,
         }
 
 
@@ -389,7 +422,14 @@ def _compute_row(workspace_id: str, item: Listed, captured_at: datetime) -> dict
 def _asset_row(workspace_id: str, kind: str, item: Listed, captured_at: datetime) -> dict[str, Any]:
     rest, entity = item.rest, item.entity
     properties = rest.properties
-    created_on, created_by = _system_data(rest)
+    context = getattr(entity, "creation_context", None)
+    if context is not None and context.created_at is not None:
+        # The SDK already parsed systemData into the entity; reading the REST model's field again
+        # would re-parse the timestamp (the generated models deserialize on every access), which
+        # is a measurable share of a replay with tens of thousands of versions.
+        created_on, created_by = utc_time(context.created_at), context.created_by
+    else:
+        created_on, created_by = _system_data(rest)
     path = image = conda_file = None
     if kind == "model":
         path = properties.model_uri
@@ -507,15 +547,47 @@ def _job_row(workspace_id: str, item: Listed, run: Any, captured_at: datetime) -
     }
 
 
+def _resource_group_row(subscription_id: str, rest: Any, captured_at: datetime) -> dict[str, Any]:
+    properties = getattr(rest, "properties", None)
+    arm_id = str(rest.id) if rest.id else f"/subscriptions/{subscription_id}/resourceGroups/{rest.name}"
+    return {
+        "resource_group_id": arm_id.lower(),
+        "subscription_id": subscription_id.lower(),
+        "resource_group": str(rest.name).lower(),
+        "resource_group_original": rest.name,
+        "location": rest.location,
+        "provisioning_state": enum_text(properties.provisioning_state) if properties is not None else None,
+        "managed_by": _lower(getattr(rest, "managed_by", None)),
+        "tags": _json_text(rest.tags),
+        "captured_at": captured_at,
+    }
+
+
+def _subscription_row(body: dict[str, Any], captured_at: datetime) -> dict[str, Any]:
+    subscription_id = body.get("subscriptionId") or str(body["id"]).rstrip("/").rsplit("/", 1)[-1]
+    return {
+        "subscription_id": str(subscription_id).lower(),
+        "display_name": body.get("displayName"),
+        "state": enum_text(body.get("state")),
+        "tags": _json_text(body.get("tags")),
+        "captured_at": captured_at,
+    }
+
+
 def _frame(rows: list[dict[str, Any]], schema: pl.Schema, sort_by: str) -> pl.DataFrame:
     frame = pl.from_dicts(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     return frame.sort(sort_by, maintain_order=True)
 
 
 def build_inventory(
-    listings: Iterable[WorkspaceListing], captured_at: datetime, failures: list[ListingFailure] | None = None
+    listings: Iterable[WorkspaceListing],
+    captured_at: datetime,
+    failures: list[ListingFailure] | None = None,
+    resource_groups: Iterable[tuple[str, Any]] = (),
+    subscriptions: Iterable[dict[str, Any]] = (),
 ) -> Inventory:
-    """Turn listed workspaces into the six tables. Rows are sorted by their lowercase id.
+    """Turn listed workspaces, resource groups and subscriptions into the eight tables. Rows are
+    sorted by their lowercase id.
 
     A resource that cannot be normalized (a required field missing) becomes a `ListingFailure`
     instead of aborting the table.
@@ -549,6 +621,12 @@ def build_inventory(
             add("inventory_jobs", scope, f"job {item.rest.name}", _job_row,
                 workspace_id, item, listing.runs.get(str(item.rest.name)), captured)
 
+    for subscription_id, rest in resource_groups:
+        add("inventory_resource_groups", f"/subscriptions/{subscription_id}",
+            f"resource group {getattr(rest, 'name', '?')}", _resource_group_row, subscription_id, rest, captured)
+    for body in subscriptions:
+        add("inventory_subscriptions", str(body.get("id") or "?"), "subscription", _subscription_row, body, captured)
+
     return Inventory(
         workspaces=_frame(rows["inventory_workspaces"], WORKSPACES_SCHEMA, "workspace_id"),
         computes=_frame(rows["inventory_computes"], COMPUTES_SCHEMA, "compute_id"),
@@ -558,6 +636,8 @@ def build_inventory(
         jobs=_frame(rows["inventory_jobs"], JOBS_SCHEMA, "job_id"),
         captured_at=captured,
         failures=failures,
+        resource_groups=_frame(rows["inventory_resource_groups"], RESOURCE_GROUPS_SCHEMA, "resource_group_id"),
+        subscriptions=_frame(rows["inventory_subscriptions"], SUBSCRIPTIONS_SCHEMA, "subscription_id"),
     )
 
 
@@ -588,13 +668,18 @@ def collect_inventory(
         max_workers=max_workers,
         progress=progress,
     )
-    return build_inventory(result.workspaces, started, result.failures)
+    return build_inventory(result.workspaces, started, result.failures, result.resource_groups, result.subscriptions)
+
+
+# Replay is CPU-bound (SDK deserialization under the GIL; file reads are the only I/O): more
+# threads only add contention. docs/performance.md has the measurements.
+REPLAY_MAX_WORKERS = 2
 
 
 def load_inventory(
     snapshot_dir: Path,
     *,
-    max_workers: int = DEFAULT_MAX_WORKERS,
+    max_workers: int = REPLAY_MAX_WORKERS,
     progress: ProgressCallback | None = None,
 ) -> Inventory:
     """Replay a snapshot folder through azure-ai-ml and normalize it (no network).

@@ -1,0 +1,454 @@
+"""Record an inventory snapshot: list live through a transport that keeps every response body.
+
+`RecordingTransport` is an azure-core `HttpTransport` wrapping the real one (``RequestsTransport``
+by default). Every client the listing builds (azure-ai-ml's ARM and run-history clients, its
+plain requests pipeline for the discovery document, azure-mgmt-resource) sends through it; each
+request goes to the inner transport unchanged and, when the answer is a ``200`` JSON body, that
+body is kept under the file `snapshot_relpath` assigns to the request (DESIGN §4.2):
+
+* **pages are merged**: a follow-up page (its URL carries ``$skipToken`` / ``$skip`` /
+  ``skipToken``) maps to the same file as the first page; its ``value`` items are appended, in
+  order, to the list it continues (matched through the previous page's ``nextLink``), and the
+  stored body has no ``nextLink``;
+* **the first body wins** for a file requested again with a different answer (the host is not
+  part of a path, so two regions' discovery documents share ``discovery.json``; see
+  docs/inventory.md), while a list requested again from its first page starts over;
+* **only reads**: ``GET``, and ``POST`` list actions (last path segment ``list...``); anything else
+  is refused with `ValueError` before it reaches Azure: the tool never changes a resource;
+* non-200 answers (a 429 being retried, a 404) pass through unrecorded.
+
+**Redaction.** Only response *bodies* are ever written (never a request, a header, a token or a
+credential), and each body is scrubbed before it is kept (`redact`):
+
+* a field whose name, compared case-insensitively, *contains* one of `SECRET_NAME_PARTS`
+  (``password``, ``secret``, ``token``, ``connectionstring``, ``credential``, ``signature``,
+  ``sastoken``, ``sasuri``, ``sasurl``, ``apikey``, ``accountkey``, ``sharedaccesskey``,
+  ``privatekey``, ``cookie``), *is* ``authorization`` / ``auth`` / ``bearer``, or *ends* with
+  ``key`` / ``keys`` (``primaryKey``, ``secondaryKeys``, ``sshPublicKey``); names are compared
+  without ``_`` and ``-``. Every string inside such a field becomes
+  ``"REDACTED"`` (numbers, booleans and the JSON structure stay, so the SDK still deserializes
+  it). ``keyVault`` or ``storageAccount`` ids do not match and are kept;
+* in every string value anywhere: the value of the URL query parameters `SECRET_QUERY_PARAMS`
+  (``sig``, ``signature``, ``access_token``, ``token``, ``code``: SAS signatures, function keys),
+  ``Bearer <token>``, JWTs (``eyJ...``), and ``AccountKey=`` / ``SharedAccessKey=`` /
+  ``SharedAccessSignature=`` / ``Password=`` / ``Pwd=`` in connection strings;
+* a request whose own URL carries one of `SECRET_QUERY_PARAMS` is not recorded at all (the query
+  would become part of the file name); it is reported instead.
+
+Tag *names* are user data and follow the same rule: a tag called ``api-key`` has its value
+redacted.
+
+`record_snapshot` runs the listing (`list_inventory`) through a `RecordingTransport` and writes
+the folder atomically: bodies and ``snapshot.json`` go to a temporary sibling folder that is
+renamed into place only when complete. Live use passes ``azure.identity.DefaultAzureCredential()``;
+the credential is only handed to the SDK clients and is never persisted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline.transport import HttpTransport
+
+from dagster_project.inventory.listing import (
+    DEFAULT_MAX_WORKERS,
+    ListingFailure,
+    ProgressCallback,
+    _SdkCalls,
+    list_inventory,
+    parse_listing_scope,
+)
+from dagster_project.inventory.snapshot_paths import (
+    PAGING_QUERY_PARAMS,
+    SnapshotInfo,
+    snapshot_relpath,
+    write_snapshot_info,
+)
+from dagster_project.inventory.tables import Inventory, build_inventory
+
+REDACTED = "REDACTED"
+SECRET_NAME_PARTS = (
+    "password", "secret", "token", "connectionstring", "credential", "signature", "sastoken", "sasuri",
+    "sasurl", "apikey", "accountkey", "sharedaccesskey", "privatekey", "cookie",
+)
+# Whole names only: `authorizationSource` or `computeInstanceAuthorizationType` are not secrets.
+SECRET_NAMES = frozenset({"authorization", "auth", "bearer"})
+SECRET_NAME_SUFFIXES = ("key", "keys")
+SECRET_QUERY_PARAMS = frozenset({"sig", "signature", "access_token", "token", "code"})
+
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:sig|signature|access_token|token|code)=)[^&#\s\"'<>]*")
+_BEARER = re.compile(r"(?i)\b(Bearer\s+)[A-Za-z0-9\-._~+/]+=*")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_CONNECTION_SECRET = re.compile(r"(?i)\b((?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)=)[^;\"'\s]+")
+_NEXT_LINK_KEYS = ("nextLink", "@odata.nextLink")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a JSON field name marks a secret (see the module docstring for the list)."""
+    lowered = name.lower().replace("_", "").replace("-", "")
+    return (
+        lowered in SECRET_NAMES
+        or any(part in lowered for part in SECRET_NAME_PARTS)
+        or lowered.endswith(SECRET_NAME_SUFFIXES)
+    )
+
+
+def scrub_text(text: str) -> str:
+    """Remove SAS signatures, bearer tokens, JWTs and connection-string keys from one string."""
+    if not text:
+        return text
+    if "=" in text:
+        text = _QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+        text = _CONNECTION_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    if "earer" in text:
+        text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    if "eyJ" in text:
+        text = _JWT.sub(REDACTED, text)
+    return text
+
+
+def _blank_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return REDACTED
+    if isinstance(value, dict):
+        return {key: _blank_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_blank_strings(item) for item in value]
+    return value
+
+
+def redact(document: Any) -> Any:
+    """A copy of a JSON document with every secret removed (see the module docstring)."""
+    if isinstance(document, dict):
+        out = {}
+        for key, value in document.items():
+            out[key] = _blank_strings(value) if is_secret_name(str(key)) else redact(value)
+        return out
+    if isinstance(document, list):
+        return [redact(item) for item in document]
+    if isinstance(document, str):
+        return scrub_text(document)
+    return document
+
+
+def _paging_key(url: str) -> frozenset[tuple[str, str]]:
+    return frozenset(
+        (key.lower(), value) for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)
+        if key.lower() in PAGING_QUERY_PARAMS
+    )
+
+
+def _next_link(document: Any) -> str | None:
+    if not isinstance(document, dict):
+        return None
+    for key in _NEXT_LINK_KEYS:
+        link = document.get(key)
+        if isinstance(link, str) and link:
+            return link
+    return None
+
+
+def _without_next_link(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key not in _NEXT_LINK_KEYS}
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its query (for messages: a query may hold a secret)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+@dataclass
+class _Recording:
+    document: Any
+    values: list[Any] | None = None  # set for a list body: every page's items, in order
+
+    def body(self) -> Any:
+        if self.values is None:
+            return self.document
+        return {**self.document, "value": self.values}
+
+
+@dataclass(frozen=True)
+class NotRecorded:
+    """A successful response the recorder could not keep (the replay will miss its file)."""
+
+    method: str
+    url: str  # without query
+    reason: str
+
+
+class RecordingTransport(HttpTransport):
+    """Pass requests to `inner` and keep each 200 JSON body under its snapshot path (redacted).
+
+    Thread-safe: one instance is shared by every client and worker thread of a listing. Like
+    `ReplayTransport`, entering / exiting it is a no-op (MLClient enters the shared transport once
+    per client); `close()` closes the inner transport.
+    """
+
+    def __init__(self, inner: HttpTransport | None = None) -> None:
+        if inner is None:
+            from azure.core.pipeline.transport import RequestsTransport
+
+            inner = RequestsTransport()
+        self.inner = inner
+        self._lock = threading.Lock()
+        self._files: dict[PurePosixPath, _Recording] = {}
+        # (file, paging key of the next page) → the list that page continues.
+        self._continuations: dict[tuple[PurePosixPath, frozenset[tuple[str, str]]], _Recording] = {}
+        self._requests_sent = 0
+        self.not_recorded: list[NotRecorded] = []
+
+    def __enter__(self) -> RecordingTransport:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        return None
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @property
+    def requests_sent(self) -> int:
+        """How many requests went through (retries included)."""
+        return self._requests_sent
+
+    @property
+    def files(self) -> list[PurePosixPath]:
+        with self._lock:
+            return sorted(self._files)
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        method = request.method.upper()
+        url = request.url
+        if method != "GET" and not (method == "POST" and self._is_list_action(url)):
+            raise ValueError(f"{method} {_safe_url(url)}: the inventory recorder only reads "
+                             "(GET, or POST list actions); refusing to send")
+        response = self.inner.send(request, **kwargs)
+        with self._lock:
+            self._requests_sent += 1
+        if response.status_code != 200:
+            return response
+        if kwargs.get("stream"):
+            self._skip(method, url, "streamed response (not a JSON API call)")
+            return response
+        self._record(method, url, self._body_of(response))
+        return response
+
+    @staticmethod
+    def _is_list_action(url: str) -> bool:
+        segments = [segment for segment in urlsplit(url).path.split("/") if segment]
+        return bool(segments) and segments[-1].lower().startswith("list")
+
+    @staticmethod
+    def _body_of(response: Any) -> bytes:
+        # azure.core.rest responses (read() caches the content, so the SDK still sees it);
+        # legacy pipeline.transport responses expose body().
+        read = getattr(response, "read", None)
+        if callable(read) and hasattr(response, "content"):
+            read()
+            return response.content
+        return response.body()
+
+    def _skip(self, method: str, url: str, reason: str) -> None:
+        with self._lock:
+            self.not_recorded.append(NotRecorded(method, _safe_url(url), reason))
+
+    def _record(self, method: str, url: str, body: bytes) -> None:
+        query_keys = {key.lower() for key, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+        if query_keys & SECRET_QUERY_PARAMS:
+            self._skip(method, url, "the request URL carries a credential in its query; not recorded")
+            return
+        try:
+            relpath = snapshot_relpath(method, url)
+        except ValueError as exc:
+            self._skip(method, url, str(exc))
+            return
+        try:
+            document = json.loads(body) if body else None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            self._skip(method, url, "response body is not JSON")
+            return
+        if document is None:
+            self._skip(method, url, "empty response body")
+            return
+        next_link = _next_link(document)
+        document = redact(document)
+        page = _paging_key(url)
+        is_list = isinstance(document, dict) and isinstance(document.get("value"), list)
+        with self._lock:
+            if page:
+                recording = self._continuations.pop((relpath, page), None) or self._files.get(relpath)
+                if recording is None or recording.values is None:
+                    recording = _Recording(_without_next_link(document) if is_list else document, [])
+                    self._files[relpath] = recording
+                if is_list:
+                    recording.values.extend(document["value"])
+            elif is_list:
+                recording = _Recording(_without_next_link(document), list(document["value"]))
+                self._files[relpath] = recording
+            else:
+                self._files.setdefault(relpath, _Recording(document))
+                return
+            if next_link:
+                self._continuations[(relpath, _paging_key(next_link))] = recording
+
+    def bodies(self) -> dict[PurePosixPath, Any]:
+        """Every recorded body by snapshot path (lists merged, no nextLink)."""
+        with self._lock:
+            return {relpath: recording.body() for relpath, recording in self._files.items()}
+
+    def write(self, out_dir: Path) -> int:
+        """Write every body under `out_dir` (which must exist); returns the number of files."""
+        bodies = self.bodies()
+        for relpath in sorted(bodies):
+            target = Path(out_dir).joinpath(*relpath.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(bodies[relpath], indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return len(bodies)
+
+
+def _normalized_scope(subscription_id: str, group: str | None, workspace: str | None) -> str:
+    scope = f"/subscriptions/{subscription_id}"
+    if group:
+        scope += f"/resourceGroups/{group}"
+    if workspace:
+        scope += f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
+    return scope
+
+
+def _resolve_workspace_scopes(
+    credential: TokenCredential,
+    scopes: list[str],
+    resource_group: str | None,
+    workspace_names: list[str],
+    transport: HttpTransport,
+    cloud: str,
+) -> tuple[list[str], list[ListingFailure]]:
+    """Named workspaces → their workspace ARM-id scopes (listing a subscription when needed).
+
+    Recording with workspace scopes makes the replay issue exactly the recorded requests (a
+    `workspaces.get` per workspace) instead of a list that would name unrecorded workspaces.
+    """
+    from azure.ai.ml import MLClient
+
+    wanted = {name.lower(): name for name in workspace_names}
+    found: dict[str, str] = {}
+    failures: list[ListingFailure] = []
+    for scope in scopes:
+        subscription_id, group, workspace = parse_listing_scope(scope, resource_group)
+        if workspace:
+            if workspace.lower() in wanted:
+                found.setdefault(_normalized_scope(subscription_id, group, workspace).lower(),
+                                 _normalized_scope(subscription_id, group, workspace))
+            continue
+        if group:
+            # The ids are known without a call; a missing workspace fails in workspaces.get.
+            for name in wanted.values():
+                found.setdefault(_normalized_scope(subscription_id, group, name).lower(),
+                                 _normalized_scope(subscription_id, group, name))
+            continue
+        client = MLClient(credential, subscription_id, None, enable_telemetry=False, show_progress=False,
+                          cloud=cloud, transport=transport)
+        for item in _SdkCalls(client, "", None).workspaces(subscription_scope=True):
+            name = item.entity.name
+            if name.lower() in wanted:
+                scope_id = _normalized_scope(subscription_id, item.entity.resource_group, name)
+                found.setdefault(scope_id.lower(), scope_id)
+    named = {scope.rsplit("/", 1)[-1].lower() for scope in found.values()}
+    for lowered, name in wanted.items():
+        if lowered not in named:
+            failures.append(ListingFailure(", ".join(scopes), f"find workspace {name!r}", "not found in the scopes"))
+    return sorted(found.values(), key=str.lower), failures
+
+
+def record_snapshot(
+    credential: TokenCredential,
+    subscriptions: str | Iterable[str],
+    out_dir: Path,
+    resource_group: str | None = None,
+    workspace_names: Iterable[str] | None = None,
+    progress: ProgressCallback | None = None,
+    *,
+    transport: HttpTransport | None = None,
+    include_run_history: bool = True,
+    max_workers: int = DEFAULT_MAX_WORKERS,
+    overwrite: bool = False,
+    cloud: str = "AzureCloud",
+) -> Inventory:
+    """List the scopes live, record every response into `out_dir`, and return the `Inventory`.
+
+    `transport` is the *inner* transport (default: azure-core's `RequestsTransport`); tests pass a
+    `ReplayTransport` to record a snapshot offline. `captured_at` in ``snapshot.json`` is the
+    moment the listing started (UTC); `scopes` are the normalized scopes listed (workspace ARM
+    ids when `workspace_names` is given, so the replay makes the same requests); `tool_version`
+    is ``aml-finops/<dagster_project.__version__>``.
+
+    `out_dir` must not exist or be empty, unless `overwrite`. The folder is written atomically
+    (a temporary sibling renamed into place). Failed calls and responses that could not be kept
+    are in the returned `Inventory.failures`; the snapshot is written anyway (it is the evidence
+    of what could be read).
+    """
+    from dagster_project import __version__
+
+    out = Path(out_dir)
+    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out}: already exists and is not empty; choose a new folder (or overwrite)")
+    say = progress or (lambda message: None)
+    recorder = RecordingTransport(transport)
+    scopes = [subscriptions] if isinstance(subscriptions, str) else list(subscriptions)
+    started = datetime.now(UTC)
+    try:
+        resolve_failures: list[ListingFailure] = []
+        if workspace_names is not None:
+            listing_scopes, resolve_failures = _resolve_workspace_scopes(
+                credential, scopes, resource_group, list(workspace_names), recorder, cloud)
+            if not listing_scopes:
+                raise LookupError(f"none of the workspaces {sorted(workspace_names)} was found in {scopes}")
+        else:
+            listing_scopes = [_normalized_scope(*parse_listing_scope(scope, resource_group)) for scope in scopes]
+        say(f"recording {len(listing_scopes)} scope(s) into {out}")
+        result = list_inventory(
+            credential, listing_scopes, transport=recorder, include_run_history=include_run_history,
+            max_workers=max_workers, progress=progress, cloud=cloud,
+        )
+    finally:
+        if transport is None:
+            recorder.close()
+    failures = resolve_failures + list(result.failures) + [
+        ListingFailure("recorder", f"{item.method} {item.url}", item.reason) for item in recorder.not_recorded
+    ]
+    inventory = build_inventory(result.workspaces, started, failures, result.resource_groups, result.subscriptions)
+
+    temp = out.parent / f".{out.name}.recording-{uuid.uuid4().hex[:8]}"
+    temp.mkdir(parents=True)
+    try:
+        files = recorder.write(temp)
+        write_snapshot_info(temp, SnapshotInfo(started, listing_scopes, f"aml-finops/{__version__}"))
+        if out.exists():
+            old = out.parent / f".{out.name}.replaced-{uuid.uuid4().hex[:8]}"
+            os.replace(out, old)
+            os.replace(temp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(temp, out)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    say(f"wrote {files} response file(s) and snapshot.json to {out} ({recorder.requests_sent} requests)")
+    return inventory
