@@ -13,13 +13,13 @@ from assets.costs import cost_exports
 from assets.findings import findings
 from assets.inventory import aml_inventory
 from assets.jobs import inventory_job, monthly_job
-from assets.reports import monthly_reports
 from assets.orchestration import (
     inventory_daily_schedule,
     month_close_schedule,
     month_to_date_schedule,
     new_export_sensor,
 )
+from assets.reports import monthly_reports
 from dagster_project.resources import (
     CostExportsResource,
     FinopsConfigResource,
