@@ -30,12 +30,13 @@ from dagster_project.demo.tenant import build_tenant
 EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
 needs_external = pytest.mark.skipif(not EXTERNAL.is_dir(), reason=f"external fixtures absent: {EXTERNAL}")
 TEN = Decimal("1e-10")
-PUBLISHED = [
+PUBLISHED_V1 = [
     "billing_month", "charge_period_start", "charge_period_end", "billed_cost", "effective_cost", "list_cost",
     "billing_currency", "charge_category", "charge_class", "resource_id", "resource_name", "resource_type",
     "service_name", "sub_account_id", "resource_group", "region", "meter_category", "charge_description",
     "consumed_quantity", "consumed_unit", "tags", "additional_info", "source_schema", "source_file", "source_row",
 ]
+PUBLISHED = [*PUBLISHED_V1, "repairs"]  # version 1.1 appended `repairs` at the end
 
 
 def q(value: str) -> Decimal:
@@ -436,3 +437,183 @@ def test_demo_ea_amortized_loads(tmp_path):
     assert result.rows_rejected == 0
     n, eff, _ = _totals(con, month)
     assert (n, eff) == (truth.line_items, truth.effective_total)
+
+
+# --------------------------------------------------------------------------- every external file -
+COMMITMENT = ("Reservation", "SavingsPlan")
+# Every cost export among the shared external fixtures: (path under EXTERNAL, month, cost basis).
+EXTERNAL_COST_FILES = [
+    ("FOCUS-Sample-Data/FOCUS-1.0/focus_sample.csv", date(2024, 9, 1), None),
+    ("finops-toolkit/src/powershell/Tests/Unit/assets/EA_ActualCost_Small.csv", date(2023, 9, 1), "actual"),
+    ("finops-toolkit/src/powershell/Tests/Unit/assets/EA_AmortizedCost_Small.csv", date(2023, 9, 1), "amortized"),
+    ("finops-toolkit/src/powershell/Tests/assets/EA_NoRows.csv", date(2023, 9, 1), "actual"),
+    ("focus_converters/focus_converter_base/tests/provider_config_tests/azure/"
+     "sample-anonymous-ea-export-dataset.csv", None, "actual"),
+]
+
+
+def _independent_expectation(path: Path, basis: str | None) -> tuple[int, dict[str, tuple[Decimal, Decimal]]]:
+    """Rows and per-currency (effective, billed) computed from the raw file with Decimal only."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    for row in rows:
+        if basis is None:  # FOCUS
+            cur, eff, billed = row["BillingCurrency"], q(row["EffectiveCost"]), q(row["BilledCost"])
+        else:  # EA, focus_converters rules
+            cur = row.get("BillingCurrencyCode") or row.get("BillingCurrency")
+            cost = q(row.get("CostInBillingCurrency") or row["Cost"])
+            purchase = row["ChargeType"] == "Purchase" and row["PricingModel"] in COMMITMENT
+            covered = row["ChargeType"] == "Usage" and row["PricingModel"] in COMMITMENT
+            eff = Decimal(0) if basis == "actual" and purchase else cost
+            billed = Decimal(0) if basis == "amortized" and covered else cost
+        e, b = totals.get(cur, (Decimal(0), Decimal(0)))
+        totals[cur] = (e + eff, b + billed)
+    return len(rows), totals
+
+
+def _as_parquet(src: Path, dest: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with open(src, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = list(reader)
+    pq.write_table(pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(header)}), dest)
+
+
+@needs_external
+def test_external_fixtures_hold_no_other_cost_export():
+    """The list above is complete: no other CSV under the fixtures has a cost export header."""
+    from dagster_project.costs.schemas import read_header
+
+    found = set()
+    for path in EXTERNAL.rglob("*.csv"):
+        try:
+            detect_schema(read_header(path), path)
+        except UnknownSchemaError:
+            continue
+        found.add(path.relative_to(EXTERNAL).as_posix())
+    assert found == {p for p, _, _ in EXTERNAL_COST_FILES}
+
+
+@needs_external
+@pytest.mark.parametrize("fmt", ["csv", "csv.gz", "parquet"])
+@pytest.mark.parametrize("rel,month,basis", EXTERNAL_COST_FILES, ids=[Path(p).stem for p, _, _ in EXTERNAL_COST_FILES])
+def test_every_external_cost_file_loads_to_the_last_digit(tmp_path, rel, month, basis, fmt):
+    src = EXTERNAL / rel
+    n, expected = _independent_expectation(src, basis)
+    if month is None:  # the month of the file's first data row
+        with open(src, encoding="utf-8-sig", newline="") as fh:
+            first = next(csv.DictReader(fh))["Date"]
+        mm, _, yyyy = first.split("/")
+        month = date(int(yyyy), int(mm), 1)
+    name = f"{src.stem}_{basis or 'focus'}.{fmt}"
+    folder = tmp_path / "exports" / "sample" / f"{month:%Y%m%d}-{month:%Y%m}28"
+    folder.mkdir(parents=True)
+    if fmt == "csv":
+        shutil.copyfile(src, folder / name)
+    elif fmt == "csv.gz":
+        (folder / name).write_bytes(gzip.compress(src.read_bytes()))
+    else:
+        _as_parquet(src, folder / name)
+    con = duckdb.connect()
+    result = load_month(con, runs_for_month(tmp_path / "exports", month), month)
+    assert result.rows_rejected == 0
+    assert result.rows_loaded == n == sum(b.rows_read for b in result.blobs)
+    got = {c: (t.effective_cost, t.billed_cost) for c, t in result.totals.items()}
+    assert got == expected  # per currency, to the last digit; never summed across currencies
+    in_table = dict(((c, (Decimal(e), Decimal(b))) for c, e, b in con.execute(
+        "SELECT billing_currency, sum(effective_cost), sum(billed_cost) FROM cost_line_items GROUP BY 1").fetchall()))
+    assert in_table == expected
+
+
+# --------------------------------------------------------------------------- schema families -----
+def _focus_variant(tmp_path: Path, good: Path, month: date, extra: list[str], data_version: str) -> Path:
+    """The demo part file rewritten with FOCUS 1.0-style extension columns added."""
+    with open(good, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = [*rows[0], *extra]
+    body = [[*r, *(["x"] * len(extra))] for r in rows[1:]]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([header, *body])
+    root = tmp_path / "exports"
+    _write_run(root, "v", month, "r1", "2026-09-02T00:00:00Z", {"part_0_0001.csv": buf.getvalue().encode()},
+               {"part_0_0001.csv": len(body)})
+    m = root / "v" / f"{month:%Y%m%d}-{month:%Y%m}28" / "r1" / "manifest.json"
+    doc = json.loads(m.read_text())
+    doc["exportConfig"]["dataVersion"] = data_version
+    m.write_text(json.dumps(doc))
+    return root
+
+
+@pytest.mark.parametrize("extra,data_version,expected", [
+    ([], "1.2", "focus-1.2"),
+    (["x_SkuMeterName", "x_InvoiceId"], "1.2-preview", "focus-1.2-preview"),
+])
+def test_focus_versions_load(demo, tmp_path, extra, data_version, expected):
+    tenant, summary = demo
+    month = tenant.months[0]
+    good = _first_run(summary.root, month) / "part_0_0001.csv"
+    root = _focus_variant(tmp_path, good, month, extra, data_version)
+    con = duckdb.connect()
+    result = load_month(con, runs_for_month(root, month), month)
+    assert {b.source_schema for b in result.blobs} == {expected}
+    assert _totals(con, month) == _sum_files([good]) and result.row_count_mismatches() == []
+
+
+@needs_external
+def test_focus_1_0r2_from_manifest(tmp_path):
+    src = EXTERNAL / "FOCUS-Sample-Data" / "FOCUS-1.0" / "focus_sample.csv"
+    month = date(2024, 9, 1)
+    root = tmp_path / "exports"
+    _write_run(root, "f", month, "r1", "2024-10-02T00:00:00Z", {"part_0_0001.csv": src.read_bytes()})
+    m = root / "f" / "20240901-20240928" / "r1" / "manifest.json"
+    doc = json.loads(m.read_text())
+    doc["exportConfig"]["dataVersion"] = "1.0r2"
+    m.write_text(json.dumps(doc))
+    con = duckdb.connect()
+    result = load_month(con, runs_for_month(root, month), month)
+    assert {b.source_schema for b in result.blobs} == {"focus-1.0r2"}
+    assert _totals(con, month) == _raw_sum(src, "EffectiveCost", "BilledCost")
+    # The sample writes unquoted NULLs: recorded per row.
+    assert con.execute("SELECT count(*) FROM cost_line_items WHERE contains(repairs, 'null_literal')").fetchone()[0] > 0
+
+
+# --------------------------------------------------------------------------- repairs -------------
+def test_repairs_recorded_per_row(demo, tmp_path):
+    tenant, summary = demo
+    month = tenant.months[0]
+    good = _first_run(summary.root, month) / "part_0_0001.csv"
+    with open(good, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    h = {c: i for i, c in enumerate(rows[0])}
+    body = rows[1:7]
+    for r in body:  # a clean baseline: lowercase ids
+        r[h["ResourceId"]] = r[h["ResourceId"]].lower()
+        r[h["SubAccountId"]] = r[h["SubAccountId"]].lower()
+        r[h["x_ResourceGroupName"]] = r[h["x_ResourceGroupName"]].lower()
+        r[h["Tags"]] = '{"project":"p"}'
+    body[1][h["Tags"]] = '"project":"p","owner":"o"'
+    body[2][h["ChargePeriodStart"]] = f"{month.month}/3/{month.year}"
+    body[2][h["ChargeClass"]] = "NULL"
+    body[3][h["BilledCost"]] = "1.5E+2"
+    body[3][h["ResourceId"]] = body[3][h["ResourceId"]].upper()
+    body[4][h["EffectiveCost"]] = "0.123456789012345678"
+    body[5][h["ChargePeriodStart"]] = f"{month.month:02d}/03/{month.year}"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([rows[0], *body])
+    root = tmp_path / "exports"
+    _write_run(root, "r", month, "r1", "2026-09-02T00:00:00Z", {"part_0_0001.csv": buf.getvalue().encode()})
+    con = duckdb.connect()
+    load_month(con, runs_for_month(root, month), month)
+    got = con.execute("SELECT source_row, repairs, tags, charge_class, billed_cost, effective_cost, resource_id, "
+                      "charge_period_start FROM cost_line_items ORDER BY source_row").fetchall()
+    assert [(r[0], r[1]) for r in got] == [
+        (1, ""), (2, "tags_braces"), (3, "date_mdy,null_literal"), (4, "scientific,id_case"), (5, "long_decimal"),
+        (6, "date_mdy")]
+    assert got[1][2] == '{"project":"p","owner":"o"}' and got[2][3] is None
+    assert got[3][4] == Decimal("150") and got[3][6] == got[3][6].lower()
+    assert got[4][5] == Decimal("0.1234567890")
+    assert got[2][7].day == 3 and got[5][7].day == 3

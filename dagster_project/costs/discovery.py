@@ -28,7 +28,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Protocol, runtime_checkable
@@ -50,8 +50,10 @@ class UnsafeBlobNameError(ExportDiscoveryError):
 
 @runtime_checkable
 class ExportSource(Protocol):
-    """Where exports live. The local folder is the first implementation; Azure Blob and the Cost
-    Details API come later behind the same three methods. Paths are POSIX, relative to the root."""
+    """Where exports live: a local folder (`LocalFolderSource`), Azure Blob / ADLS Gen2 or the Cost
+    Details API (`dagster_project.costs.sources`). Paths are POSIX, relative to the root. A remote
+    source's `local_path` downloads the file to its cache; discovery never calls it for remote
+    sources (only `materialize_run` does, for the runs actually loaded)."""
 
     def list_files(self) -> Iterator[str]:
         """Every file under the export root, as a relative POSIX path."""
@@ -107,11 +109,35 @@ class ExportRun:
     export_type: str | None = None
     data_version: str | None = None
     root: Path | None = None
+    # A remote source (Blob storage, Cost Details API): its blobs are fetched to a local cache
+    # only when the run is loaded (`materialize_run`), so superseded runs are never downloaded.
+    source: ExportSource | None = field(default=None, compare=False, repr=False)
 
     @property
     def expected_rows(self) -> int | None:
         counts = [b.expected_rows for b in self.blobs]
         return None if any(c is None for c in counts) else sum(counts)  # type: ignore[arg-type]
+
+
+def _is_remote(source: ExportSource) -> bool:
+    return not isinstance(source, LocalFolderSource)
+
+
+def materialize_run(run: ExportRun) -> ExportRun:
+    """The run with every blob's `path` a local file DuckDB can read.
+
+    Local runs are returned unchanged; a remote source downloads (or reuses its cached copy of)
+    each listed blob through `source.local_path`.
+    """
+    if run.source is None or not _is_remote(run.source):
+        return run
+    blobs = []
+    for blob in run.blobs:
+        local = run.source.local_path(blob.relative)
+        if local is None:
+            raise ExportDiscoveryError(f"{blob.relative}: the source gave no local copy of this blob")
+        blobs.append(replace(blob, path=local))
+    return replace(run, blobs=blobs)
 
 
 def _as_source(root: Path | str | ExportSource) -> ExportSource:
@@ -226,7 +252,7 @@ def _int_or_none(value: object, what: str, manifest: str) -> int | None:
 
 
 def _run_from_manifest(source: ExportSource, root: Path | None, rel: str, export: str, range_folder: str,
-                       month: date, run_folder: str | None) -> ExportRun:
+                       month: date, run_folder: str | None, listed: set[str]) -> ExportRun:
     data = _read_manifest(source, rel)
     blobs_raw = data.get("blobs", [])
     if blobs_raw is None:
@@ -245,14 +271,15 @@ def _run_from_manifest(source: ExportSource, root: Path | None, rel: str, export
         if not isinstance(entry, dict) or not isinstance(entry.get("blobName"), str):
             raise ExportDiscoveryError(f"manifest {rel}: every blob needs a string 'blobName', got {entry!r}")
         name = entry["blobName"]
+        remote = _is_remote(source)
         try:
             blob_rel = _blob_relative(name, delivery.get("rootFolderPath"), rel)
-            local = source.local_path(blob_rel)
+            local = None if remote else source.local_path(blob_rel)
             if local is not None and root is not None:
                 local = _check_inside(root, blob_rel)
         except ValueError as exc:
             raise UnsafeBlobNameError(f"manifest {rel}: blob {name!r} refused: {exc}") from exc
-        if local is not None and not local.is_file():
+        if (remote and blob_rel not in listed) or (local is not None and not local.is_file()):
             raise ExportDiscoveryError(f"manifest {rel}: blob {name!r} is listed but missing ({blob_rel})")
         blobs.append(ExportBlob(
             path=local if local is not None else Path(blob_rel),
@@ -265,6 +292,7 @@ def _run_from_manifest(source: ExportSource, root: Path | None, rel: str, export
         export_name=export, month=month, range_folder=range_folder, run_id=run_id, submitted_time=submitted,
         manifest_path=(root / rel) if root is not None else Path(rel), blobs=blobs,
         export_type=config.get("type"), data_version=config.get("dataVersion"), root=root,
+        source=source if _is_remote(source) else None,
     )
 
 
@@ -277,7 +305,9 @@ def discover_runs(root: Path | str | ExportSource, month: date | None = None) ->
     source = _as_source(root)
     root_path = Path(source.root) if isinstance(source, LocalFolderSource) else None
     by_dir: dict[tuple[str, ...], list[str]] = {}
+    listed: set[str] = set()
     for rel in source.list_files():
+        listed.add(rel)
         parts = tuple(PurePosixPath(rel).parts)
         by_dir.setdefault(parts[:-1], []).append(parts[-1])
     runs: list[ExportRun] = []
@@ -292,23 +322,28 @@ def discover_runs(root: Path | str | ExportSource, month: date | None = None) ->
         rel_folder = "/".join(folder)
         if manifest is not None:
             runs.append(_run_from_manifest(source, root_path, f"{rel_folder}/{manifest}", export, range_folder,
-                                           run_month, folder[2] if len(folder) == 3 else None))
+                                           run_month, folder[2] if len(folder) == 3 else None, listed))
         elif len(folder) == 2:
             data = sorted(n for n in names if _is_data_file(n))
             if not data:
                 continue
             blobs = []
             newest = None
+            remote = _is_remote(source)
             for n in data:
                 rel = f"{rel_folder}/{n}"
-                local = source.local_path(rel)
+                local = None if remote else source.local_path(rel)
                 if local is not None:
                     stat = local.stat()
-                    mtime = datetime.fromtimestamp(stat.st_mtime, UTC)
+                    mtime, size = datetime.fromtimestamp(stat.st_mtime, UTC), stat.st_size
+                else:  # remote: the listing's last-modified time and size, when the source has them
+                    info = getattr(source, "file_info", None)
+                    mtime, size = info(rel) if info is not None else (None, None)
+                if mtime is not None:
                     newest = mtime if newest is None or mtime > newest else newest
-                blobs.append(ExportBlob(path=local or Path(rel), expected_rows=None,
-                                        byte_count=local.stat().st_size if local else None, relative=rel))
-            runs.append(ExportRun(export, run_month, range_folder, None, newest, None, blobs, root=root_path))
+                blobs.append(ExportBlob(path=local or Path(rel), expected_rows=None, byte_count=size, relative=rel))
+            runs.append(ExportRun(export, run_month, range_folder, None, newest, None, blobs, root=root_path,
+                                  source=source if remote else None))
         elif any(_is_data_file(n) for n in names):
             log.warning("run folder %s has data files but no manifest: delivery incomplete, ignored", rel_folder)
     runs.sort(key=_run_order)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.costs.discovery import ExportBlob, ExportRun
+from dagster_project.costs.discovery import ExportBlob, ExportRun, materialize_run
 from dagster_project.costs.schemas import SchemaInfo, UnknownSchemaError, detect_schema, read_header
 from dagster_project.sql import load_sql
 
@@ -46,10 +46,10 @@ EA_STUB_COLUMNS = (
     "CostInBillingCurrency", "Cost", "ChargeType", "PricingModel", "PayGPrice", "Quantity",
     "BillingCurrencyCode", "BillingCurrency", "Date", "ResourceId", "ResourceName", "MeterCategory",
     "SubscriptionId", "SubscriptionGuid", "ResourceGroup", "ResourceLocation", "ProductName", "Product",
-    "UnitOfMeasure", "Tags", "AdditionalInfo",
+    "UnitOfMeasure", "Tags", "AdditionalInfo", "ResourceGroupName",
 )
 _MACROS = ("macro_cost_decimal", "macro_cost_timestamp", "macro_cost_tags",
-           "macro_cost_json")
+           "macro_cost_json", "macro_cost_scientific", "macro_cost_long_decimal", "macro_cost_id_case")
 
 
 class CostLoadError(RuntimeError):
@@ -238,6 +238,7 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
     `CostLoadError` names the file. `memory_limit` caps DuckDB while loading (None: unchanged).
     """
     month = month.replace(day=1)
+    runs = [materialize_run(r) for r in runs]  # remote sources: download the loaded runs only
     files, empty = _classify(runs, month)
     groups: dict[tuple[str, str, str, str], list[_File]] = {}
     for f in files:
@@ -260,6 +261,7 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
             for (family, name, fmt, basis), group in sorted(groups.items()):
                 paths = [str(f.blob.path) for f in group]
                 relatives = [f.relative for f in group]
+                family = "ea" if family == "mca" else family  # MCA: the EA fields in camelCase
                 stub = str(_stub(Path(tmp), family, fmt))
                 params: dict[str, object] = {"files": [*paths, stub], "month": month}
                 if family == "ea":

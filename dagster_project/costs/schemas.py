@@ -16,7 +16,7 @@ whitespace. The families and how they are told apart:
   Actual and amortized exports share a header; the manifest's ``exportConfig.type``
   (``ActualCost`` / ``AmortizedCost``) or the file name (``amortized``) says which.
 * **MCA** (camelCase, ``costInBillingCurrency`` + ``date`` + ``meterCategory``):
-  ``mca`` — detected, not loaded yet.
+  ``mca``, loaded by the EA statement (DuckDB binds column names case-insensitively).
 
 An unknown header raises `UnknownSchemaError` naming the file.
 """
@@ -45,7 +45,7 @@ class SchemaInfo:
 
     @property
     def loadable(self) -> bool:
-        return self.family in ("focus", "ea")
+        return self.family in ("focus", "ea", "mca")
 
 
 _FOCUS_REQUIRED = {"billedcost", "effectivecost", "chargeperiodstart"}

@@ -1,18 +1,47 @@
--- Stage one group of EA cost-details files (Cost or CostInBillingCurrency vintage) for billing
--- month $month, mapped to FOCUS names after the FinOps Foundation's conversion rules
+-- Stage one group of EA cost-details files (Cost or CostInBillingCurrency vintage) or MCA files
+-- (the same fields in camelCase: DuckDB binds names case-insensitively; MCA names the currency
+-- `billingCurrency` and the group `resourceGroupName`) for billing month $month, mapped to FOCUS names after the FinOps Foundation's conversion rules
 -- (focus_converters azure.csv). $cost_basis is 'actual' or 'amortized':
 --   actual:    billed = cost; effective = cost, except commitment purchases (effective 0: their
 --              cost is amortized into usage, so FOCUS counts it once);
 --   amortized: effective = cost; billed = cost, except usage covered by a reservation or savings
 --              plan (billed 0: its billed cost is the purchase).
+-- `v` turns the literal text NULL into SQL NULL and remembers that it did (a recorded repair).
 CREATE OR REPLACE TEMP TABLE cost_stage AS
 WITH src AS (
     {{source}}
+),
+v AS (
+    SELECT
+        _source_path,
+        _ordinal,
+        nullif(coalesce(CostInBillingCurrency, Cost), 'NULL') AS CostText,
+        nullif(ChargeType, 'NULL') AS ChargeType,
+        nullif(PricingModel, 'NULL') AS PricingModel,
+        nullif(PayGPrice, 'NULL') AS PayGPrice,
+        nullif(Quantity, 'NULL') AS Quantity,
+        nullif(coalesce(BillingCurrencyCode, BillingCurrency), 'NULL') AS Currency,
+        nullif(Date, 'NULL') AS Date,
+        nullif(ResourceId, 'NULL') AS ResourceId,
+        nullif(ResourceName, 'NULL') AS ResourceName,
+        nullif(MeterCategory, 'NULL') AS MeterCategory,
+        nullif(coalesce(SubscriptionId, SubscriptionGuid), 'NULL') AS SubscriptionId,
+        nullif(coalesce(ResourceGroup, ResourceGroupName), 'NULL') AS ResourceGroup,
+        nullif(ResourceLocation, 'NULL') AS ResourceLocation,
+        nullif(coalesce(ProductName, Product), 'NULL') AS ProductName,
+        nullif(UnitOfMeasure, 'NULL') AS UnitOfMeasure,
+        nullif(Tags, 'NULL') AS Tags,
+        nullif(AdditionalInfo, 'NULL') AS AdditionalInfo,
+        coalesce('NULL' IN (CostInBillingCurrency, Cost, ChargeType, PricingModel, PayGPrice, Quantity,
+            BillingCurrencyCode, BillingCurrency, Date, ResourceId, ResourceName, MeterCategory,
+            SubscriptionId, SubscriptionGuid, ResourceGroup, ResourceGroupName, ResourceLocation,
+            ProductName, Product, UnitOfMeasure, Tags, AdditionalInfo), false) AS r_null
+    FROM src
 )
 SELECT
     _source_path,
     _ordinal,
-    coalesce(CostInBillingCurrency, Cost) AS p_cost_text,
+    CostText AS p_cost_text,
     cost_decimal(p_cost_text) AS p_cost,
     CASE
         WHEN $cost_basis = 'amortized' AND ChargeType = 'Usage'
@@ -25,7 +54,7 @@ SELECT
         ELSE p_cost
     END AS p_effective_cost,
     CAST(cost_decimal(PayGPrice) * cost_decimal(Quantity) AS DECIMAL(38, 10)) AS p_list_cost,
-    upper(trim(coalesce(BillingCurrencyCode, BillingCurrency))) AS p_billing_currency,
+    upper(trim(Currency)) AS p_billing_currency,
     cost_timestamp(Date) AS p_charge_period_start,
     p_charge_period_start + INTERVAL 1 DAY AS p_charge_period_end,
     CASE
@@ -39,18 +68,29 @@ SELECT
     ResourceName AS p_resource_name,
     CAST(NULL AS VARCHAR) AS p_resource_type,
     MeterCategory AS p_service_name,
-    lower(coalesce(SubscriptionId, SubscriptionGuid)) AS p_sub_account_id,
+    lower(SubscriptionId) AS p_sub_account_id,
     coalesce(
         lower(ResourceGroup),
         nullif(regexp_extract(p_resource_id, '/resourcegroups/([^/]+)', 1), '')
     ) AS p_resource_group,
     lower(ResourceLocation) AS p_region,
     MeterCategory AS p_meter_category,
-    coalesce(ProductName, Product) AS p_charge_description,
+    ProductName AS p_charge_description,
     cost_decimal(Quantity) AS p_consumed_quantity,
     UnitOfMeasure AS p_consumed_unit,
     cost_tags(Tags) AS p_tags,
     cost_json(AdditionalInfo) AS p_additional_info,
+    concat_ws(',',
+        CASE WHEN Tags IS NOT NULL AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> '' THEN 'tags_braces' END,
+        CASE WHEN contains(Date, '/') THEN 'date_mdy' END,
+        CASE WHEN r_null THEN 'null_literal' END,
+        CASE WHEN cost_scientific(CostText) OR cost_scientific(PayGPrice) OR cost_scientific(Quantity)
+            THEN 'scientific' END,
+        CASE WHEN cost_id_case(ResourceId) OR cost_id_case(SubscriptionId) OR cost_id_case(ResourceGroup)
+            THEN 'id_case' END,
+        CASE WHEN cost_long_decimal(CostText) OR cost_long_decimal(PayGPrice) OR cost_long_decimal(Quantity)
+            THEN 'long_decimal' END
+    ) AS p_repairs,
     CASE
         WHEN p_cost_text IS NULL THEN 'missing CostInBillingCurrency/Cost'
         WHEN p_cost IS NULL THEN 'bad cost: ' || p_cost_text
@@ -65,4 +105,4 @@ SELECT
                 || ': ' || Date
         WHEN p_tags IS NULL THEN 'bad Tags (not a JSON object)'
     END AS p_reason
-FROM src
+FROM v

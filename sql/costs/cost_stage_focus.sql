@@ -1,11 +1,46 @@
 -- Stage one group of FOCUS files (any version) for billing month $month: every data row, typed,
--- with the reason it cannot be published (NULL when it can). Only the columns named here are
--- parsed; the raw text of rejected rows is fetched afterwards (cost_reject_raw).
--- Parsed columns carry a p_ prefix so they never collide with source names (DuckDB binds a bare
--- name to the FROM column before a select-list alias).
+-- with the reason it cannot be published (NULL when it can) and the repairs applied to it. Only
+-- the columns named here are parsed; the raw text of rejected rows is fetched afterwards
+-- (cost_reject_raw).
+-- `v` turns the literal text NULL (FOCUS sample data writes it unquoted) into SQL NULL and
+-- remembers that it did. Parsed columns carry a p_ prefix so they never collide with source
+-- names (DuckDB binds a bare name to the FROM column before a select-list alias).
 CREATE OR REPLACE TEMP TABLE cost_stage AS
 WITH src AS (
     {{source}}
+),
+v AS (
+    SELECT
+        _source_path,
+        _ordinal,
+        nullif(BilledCost, 'NULL') AS BilledCost,
+        nullif(EffectiveCost, 'NULL') AS EffectiveCost,
+        nullif(ListCost, 'NULL') AS ListCost,
+        nullif(BillingCurrency, 'NULL') AS BillingCurrency,
+        nullif(ChargePeriodStart, 'NULL') AS ChargePeriodStart,
+        nullif(ChargePeriodEnd, 'NULL') AS ChargePeriodEnd,
+        nullif(ChargeCategory, 'NULL') AS ChargeCategory,
+        nullif(ChargeClass, 'NULL') AS ChargeClass,
+        nullif(ResourceId, 'NULL') AS ResourceId,
+        nullif(ResourceName, 'NULL') AS ResourceName,
+        nullif(ResourceType, 'NULL') AS ResourceType,
+        nullif(ServiceName, 'NULL') AS ServiceName,
+        nullif(SubAccountId, 'NULL') AS SubAccountId,
+        nullif(x_ResourceGroupName, 'NULL') AS x_ResourceGroupName,
+        nullif(RegionId, 'NULL') AS RegionId,
+        nullif(RegionName, 'NULL') AS RegionName,
+        nullif(x_SkuMeterCategory, 'NULL') AS x_SkuMeterCategory,
+        nullif(ChargeDescription, 'NULL') AS ChargeDescription,
+        nullif(ConsumedQuantity, 'NULL') AS ConsumedQuantity,
+        nullif(ConsumedUnit, 'NULL') AS ConsumedUnit,
+        nullif(Tags, 'NULL') AS Tags,
+        nullif(coalesce(x_SkuDetails, SkuPriceDetails), 'NULL') AS SkuDetails,
+        coalesce('NULL' IN (BilledCost, EffectiveCost, ListCost, BillingCurrency, ChargePeriodStart,
+            ChargePeriodEnd, ChargeCategory, ChargeClass, ResourceId, ResourceName, ResourceType,
+            ServiceName, SubAccountId, x_ResourceGroupName, RegionId, RegionName, x_SkuMeterCategory,
+            ChargeDescription, ConsumedQuantity, ConsumedUnit, Tags, x_SkuDetails, SkuPriceDetails),
+            false) AS r_null
+    FROM src
 )
 SELECT
     _source_path,
@@ -36,7 +71,18 @@ SELECT
     cost_decimal(ConsumedQuantity) AS p_consumed_quantity,
     ConsumedUnit AS p_consumed_unit,
     cost_tags(Tags) AS p_tags,
-    cost_json(coalesce(x_SkuDetails, SkuPriceDetails)) AS p_additional_info,
+    cost_json(SkuDetails) AS p_additional_info,
+    concat_ws(',',
+        CASE WHEN Tags IS NOT NULL AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> '' THEN 'tags_braces' END,
+        CASE WHEN contains(ChargePeriodStart, '/') OR contains(ChargePeriodEnd, '/') THEN 'date_mdy' END,
+        CASE WHEN r_null THEN 'null_literal' END,
+        CASE WHEN cost_scientific(BilledCost) OR cost_scientific(EffectiveCost) OR cost_scientific(ListCost)
+            OR cost_scientific(ConsumedQuantity) THEN 'scientific' END,
+        CASE WHEN cost_id_case(ResourceId) OR cost_id_case(SubAccountId) OR cost_id_case(x_ResourceGroupName)
+            THEN 'id_case' END,
+        CASE WHEN cost_long_decimal(BilledCost) OR cost_long_decimal(EffectiveCost)
+            OR cost_long_decimal(ListCost) OR cost_long_decimal(ConsumedQuantity) THEN 'long_decimal' END
+    ) AS p_repairs,
     CASE
         WHEN BilledCost IS NULL THEN 'missing BilledCost'
         WHEN p_billed_cost IS NULL THEN 'bad BilledCost: ' || BilledCost
@@ -56,4 +102,4 @@ SELECT
                 || ': ' || ChargePeriodStart
         WHEN p_tags IS NULL THEN 'bad Tags (not a JSON object)'
     END AS p_reason
-FROM src
+FROM v

@@ -25,5 +25,7 @@ CREATE TABLE IF NOT EXISTS cost_line_items (
     additional_info     VARCHAR,
     source_schema       VARCHAR NOT NULL,
     source_file         VARCHAR NOT NULL,
-    source_row          BIGINT NOT NULL
+    source_row          BIGINT NOT NULL,
+    -- version 1.1: the repairs applied to the row, comma-separated codes ('' when none).
+    repairs             VARCHAR NOT NULL DEFAULT ''
 )
