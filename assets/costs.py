@@ -1,6 +1,7 @@
 """Cost ingestion assets: the month's export runs, loaded exactly once, nothing lost."""
 
 
+import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -12,7 +13,7 @@ from dagster import (
     multi_asset,
 )
 
-from assets._metadata import money_text
+from assets._metadata import markdown_preview, money_text
 from assets.partitions import billing_month_partitions, partition_month
 from dagster_project.costs.discovery import runs_for_month
 from dagster_project.costs.load import load_month
@@ -47,9 +48,15 @@ def cost_exports(context: AssetExecutionContext, warehouse: WarehouseResource, c
         wh.mirror_month(con, month, ["cost_line_items", "cost_rejects"])
     totals = {f"effective_cost_{c}": MetadataValue.text(money_text(t.effective_cost)) for c, t in result.totals.items()}
     totals |= {f"billed_cost_{c}": MetadataValue.text(money_text(t.billed_cost)) for c, t in result.totals.items()}
+    blobs = pl.DataFrame(
+        [{"file": b.source_file, "schema": b.source_schema, "rows": b.rows_loaded, "rejected": b.rows_rejected,
+          "manifest_rows": b.expected_rows} for b in result.blobs],
+        schema={"file": pl.String, "schema": pl.String, "rows": pl.Int64, "rejected": pl.Int64,
+                "manifest_rows": pl.Int64})
     yield MaterializeResult(asset_key="cost_line_items", metadata={
         "billing_month": month.isoformat(),
         "row_count": result.rows_loaded,
+        "files": markdown_preview(blobs),
         "export_runs": len(runs),
         "source_files": len(result.source_files),
         **totals,

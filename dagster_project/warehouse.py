@@ -14,7 +14,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -131,20 +131,11 @@ class Warehouse:
         try:
             for table, relation in sources.items():
                 staged[table] = self.stage_parquet(con.sql(f"SELECT * FROM {_identifier(relation)}"), table, month)  # noqa: S608 (identifier from a fixed list)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                counts = {table: replace_month(con, table, month, relation) for table, relation in sources.items()}
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
         except BaseException:
-            for path in staged.values():
-                self.discard_staging(path)
+            self._discard(staged)
             raise
-        for table, path in staged.items():
-            self.publish_parquet(path, table, month)
-        return counts
+        return self._replace_then_swap(
+            con, staged, month, lambda: {t: replace_month(con, t, month, r) for t, r in sources.items()})
 
     def mirror_month(self, con: duckdb.DuckDBPyConnection, month: date, tables: list[str]) -> None:
         """Rewrite the Parquet mirror of `month` for tables already replaced in DuckDB."""
@@ -161,19 +152,32 @@ class Warehouse:
                 staging.mkdir(parents=True, exist_ok=True)
                 frame.write_parquet(staging / "data.parquet")
                 staged[table] = staging
+        except BaseException:
+            self._discard(staged)
+            raise
+        return self._replace_then_swap(
+            con, staged, None, lambda: {t: replace_table_from_frame(con, t, f) for t, f in frames.items()})
+
+    def _discard(self, staged: dict[str, Path]) -> None:
+        for path in staged.values():
+            self.discard_staging(path)
+
+    def _replace_then_swap(self, con: duckdb.DuckDBPyConnection, staged: dict[str, Path], month: date | None,
+                           replace: Callable[[], dict[str, int]]) -> dict[str, int]:
+        """Run `replace` in one transaction; on commit swap the staged Parquet in, else discard it."""
+        try:
             con.execute("BEGIN TRANSACTION")
             try:
-                counts = {table: replace_table_from_frame(con, table, frame) for table, frame in frames.items()}
+                counts = replace()
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
         except BaseException:
-            for path in staged.values():
-                self.discard_staging(path)
+            self._discard(staged)
             raise
         for table, path in staged.items():
-            self.publish_parquet(path, table, None)
+            self.publish_parquet(path, table, month)
         return counts
 
 

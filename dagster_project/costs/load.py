@@ -180,9 +180,9 @@ def _stub(tmp: Path, family: str, fmt: str) -> Path:
     return path
 
 
-def _with_source(statement: str, fmt: str) -> str:
+def _with_source(statement: str, fmt: str, numbered: bool = False) -> str:
     body = load_sql(f"costs/{statement}")
-    source = load_sql(f"costs/source_{fmt}")
+    source = load_sql(f"costs/source_{fmt}_numbered" if numbered and fmt == "csv" else f"costs/source_{fmt}")
     # Only our own fragment goes in; comments are dropped so the splice stays one SELECT.
     source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("--"))
     return body.replace("{{source}}", source)
@@ -278,7 +278,7 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
                 # Raw text only for rejected rows: re-read just the files that have any.
                 con.execute(load_sql("costs/create_cost_reject_raw"))
                 for path, rows in con.execute(load_sql("costs/cost_stage_rejected_rows")).fetchall():
-                    con.execute(_with_source("cost_reject_raw", fmt),
+                    con.execute(_with_source("cost_reject_raw", fmt, numbered=True),
                                 {"files": [path, stub], "path": path, "rows": rows})
                 bind = {"month": month, "paths": paths, "relatives": relatives}
                 con.execute(load_sql("costs/insert_cost_line_items"), {**bind, "source_schema": name})

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from dagster_project.attribution.allocate import read_inventory_table
-from dagster_project.attribution.resolve import InventoryIndex, Resolver
+from dagster_project.attribution.allocate import inventory_index, read_inventory_table
+from dagster_project.attribution.resolve import Resolver
 from dagster_project.config import FinopsConfig
 from dagster_project.findings.lifecycle import apply_history
 from dagster_project.findings.rules import FindingInputs, evaluate_findings
@@ -35,7 +35,9 @@ def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsCo
               for name in ("workspaces", "computes", "asset_versions", "endpoints", "deployments", "jobs")}
     allocation = month_relation(con, "cost_allocation", month).pl()
     usage = month_relation(con, "aml_resource_usage", month).pl()
-    index = InventoryIndex.build(frames["workspaces"], frames["computes"], frames["endpoints"], frames["deployments"])
+    # The same lookups as attribution (resource group and subscription levels included), so a
+    # finding names the project and owner its cost was allocated to.
+    index = inventory_index(con)
     inputs = FindingInputs(
         billing_month=month,
         captured_at=captured_at_of(frames["workspaces"]),

@@ -26,7 +26,7 @@ SELECT
     s.p_additional_info,
     $source_schema AS source_schema,
     list_extract($relatives, list_position($paths, s._source_path)) AS source_file,
-    s._ordinal - f.first_ordinal + 1 AS source_row,
+    coalesce(s._ordinal, s.rowid + 1) - f.first_ordinal + 1 AS source_row,
     s.p_repairs AS repairs
 FROM cost_stage AS s
 JOIN cost_stage_files AS f USING (_source_path)

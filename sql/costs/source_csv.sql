@@ -1,12 +1,13 @@
 -- Source fragment (a SELECT, spliced into a cost_stage_* statement as the `src` CTE): the data
 -- rows of the bound file list, every value as text; empty fields read as SQL NULL (the literal
 -- NULL is turned into SQL NULL by the staging statement, which records it as a repair).
--- `_ordinal` numbers rows across the files in read order (insertion order is preserved while
--- staging), from which source_row is derived per file. union_by_name lets files of one family
+-- `_ordinal` is left NULL here: the staging table is written in read order (insertion order is
+-- preserved while staging), so its rowid numbers the rows, and source_row is derived per file
+-- from it. A window row_number() over the whole read would serialize the scan. union_by_name lets files of one family
 -- with different column sets (and the header-only stub holding every column the statement
 -- names) be read together; only the columns the statement names are parsed (projection pushdown).
 SELECT
-    row_number() OVER () AS _ordinal,
+    CAST(NULL AS BIGINT) AS _ordinal,
     *
 FROM read_csv(
     $files,
