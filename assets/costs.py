@@ -65,6 +65,7 @@ def cost_exports(context: AssetExecutionContext, warehouse: WarehouseResource, c
     yield MaterializeResult(asset_key="cost_rejects", metadata={
         "billing_month": month.isoformat(),
         "row_count": result.rows_rejected,
+        "files_with_rejects": markdown_preview(blobs.filter(pl.col("rejected") > 0)),
     })
     mismatches = result.row_count_mismatches()
     yield AssetCheckResult(

@@ -41,6 +41,18 @@ INVENTORY_TABLES = (
 )
 
 
+def swap_directory(staging: Path, final: Path) -> Path:
+    """Put a fully written folder in place of `final` with renames, so readers never see a half."""
+    old = None
+    if final.exists():
+        old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
 def _identifier(name: str) -> str:
     if not name.replace("_", "a").isalnum():
         raise ValueError(f"bad relation name {name!r}")
@@ -109,14 +121,7 @@ class Warehouse:
 
     def publish_parquet(self, staging: Path, table: str, month: date | None) -> Path:
         final = self.month_parquet_dir(table, month) if month else self.parquet_root / _checked(table)
-        old = None
-        if final.exists():
-            old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
-            os.replace(final, old)
-        os.replace(staging, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return final
+        return swap_directory(staging, final)
 
     def discard_staging(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)

@@ -7,7 +7,6 @@ failure leaves the previous reports of that month as they were.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from dagster_project.reporting.engineer import OwnerPack, read_open_findings, wr
 from dagster_project.reporting.excel import write_chargeback_csv, write_workbook
 from dagster_project.reporting.finance import FinanceViews, read_finance_views
 from dagster_project.reporting.html import render_finance_html
+from dagster_project.warehouse import swap_directory
 
 HTML_NAME = "report.html"
 WORKBOOK_NAME = "finance.xlsx"
@@ -77,13 +77,7 @@ def write_month_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, month: da
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    old = None
-    if final.exists():
-        old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
-        os.replace(final, old)
-    os.replace(staging, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    swap_directory(staging, final)
 
     engineers = final / "engineers"
     savings: dict[str, Decimal] = {}
