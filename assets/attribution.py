@@ -26,7 +26,8 @@ from dagster_project.attribution.allocate import (
 )
 from dagster_project.resources import FinopsConfigResource, WarehouseResource
 
-INVENTORY_DEPS = ["inventory_workspaces", "inventory_computes", "inventory_endpoints", "inventory_deployments"]
+INVENTORY_DEPS = ["inventory_workspaces", "inventory_computes", "inventory_endpoints", "inventory_deployments",
+                  "inventory_jobs", "inventory_resource_groups", "inventory_subscriptions"]
 
 
 @asset(
