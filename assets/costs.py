@@ -38,14 +38,14 @@ from dagster_project.resources import CostExportsResource, WarehouseResource
 def cost_exports(context: AssetExecutionContext, warehouse: WarehouseResource, cost_exports: CostExportsResource):
     """Load the month's Cost Management exports: manifest-driven, the newest run wins, DECIMAL money."""
     month = partition_month(context.partition_key)
-    root = cost_exports.path()
-    runs = runs_for_month(root, month)
-    context.log.info(f"{month:%Y-%m}: {len(runs)} export run(s): "
-                     + ", ".join(f"{r.export_name}/{r.range_folder}/{r.run_id}" for r in runs))
     wh = warehouse.get()
-    with wh.connect() as con:
-        result = load_month(con, runs, month)
-        wh.mirror_month(con, month, ["cost_line_items", "cost_rejects"])
+    with cost_exports.open(month) as source:
+        runs = runs_for_month(source, month)
+        context.log.info(f"{month:%Y-%m}: {len(runs)} export run(s): "
+                         + ", ".join(f"{r.export_name}/{r.range_folder}/{r.run_id}" for r in runs))
+        with wh.connect() as con:
+            result = load_month(con, runs, month)
+            wh.mirror_month(con, month, ["cost_line_items", "cost_rejects"])
     totals = {f"effective_cost_{c}": MetadataValue.text(money_text(t.effective_cost)) for c, t in result.totals.items()}
     totals |= {f"billed_cost_{c}": MetadataValue.text(money_text(t.billed_cost)) for c, t in result.totals.items()}
     blobs = pl.DataFrame(

@@ -57,8 +57,12 @@ def inventory_daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
 def new_export_sensor(context: SensorEvaluationContext, cost_exports: CostExportsResource):
     """Start the month's run when a new export manifest appears (Azure writes it last, so the
     delivery is complete). The cursor remembers every manifest already seen."""
+    if cost_exports.kind == "cost-details":
+        return SensorResult(skip_reason=SkipReason("the Cost Details API has no deliveries to watch; "
+                                                   "use the schedules"))
     seen = set(json.loads(context.cursor)) if context.cursor else set()
-    current = delivered_manifests(cost_exports.path())
+    with cost_exports.open() as source:
+        current = delivered_manifests(source)
     new = months_with_new_deliveries(current, seen)
     cursor = json.dumps(sorted(set(current) | seen))
     if not new:

@@ -2,7 +2,8 @@
 
     aml-finops demo      [--out DIR] [--seed S] [--months N] [--rows N] [--config FILE]
     aml-finops demo-data --out DIR [--months N] [--rows N] [--seed S] [--schema focus-1.2|ea-amortized]
-    aml-finops run       --exports PATH --inventory PATH [--month YYYY-MM] [--config FILE] [--out DIR]
+    aml-finops run       [--exports PATH|URL | --cost-details SCOPE] [--inventory PATH] [--month YYYY-MM]
+                         [--config FILE] [--out DIR]
     aml-finops snapshot  --subscription S [--resource-group RG] [--workspace W] --out DIR
 
 Errors a user can fix (a missing folder, a bad month, an invalid `finops.yaml`, a failed check)
@@ -86,8 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the pipeline on exports and an inventory snapshot",
                          description="Ingest Cost Management exports, replay an Azure ML inventory snapshot, "
                                      "attribute spend, find cleanups and publish DuckDB + Parquet.")
-    run.add_argument("--exports", required=True, help="export root folder (Azure's layout, e.g. an azcopy copy)")
-    run.add_argument("--inventory", required=True, help="inventory snapshot folder")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--exports", help="export root: a folder in Azure's layout (e.g. an azcopy copy), or "
+                                         "https://<account>.blob.core.windows.net/<container>[/<root>] "
+                                         "(read with DefaultAzureCredential); default: sources.exports of --config")
+    where.add_argument("--cost-details", metavar="SCOPE",
+                       help="request the months from the Cost Details API for SCOPE (e.g. /subscriptions/<id>) "
+                            "instead of reading exports; needs --month")
+    run.add_argument("--inventory", help="inventory snapshot folder (default: sources.inventory of --config)")
     run.add_argument("--month", type=_month, action="append", default=None,
                      help="billing month YYYY-MM (repeatable; default: every month found)")
     run.add_argument("--config", default=None, help="finops.yaml (default: built-in defaults)")
@@ -185,31 +192,59 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _exports_from_args(args, config):
+    """The export source: --exports / --cost-details, else `sources.exports` of finops.yaml."""
+    from urllib.parse import urlparse
+
+    from dagster_project.config import ExportsSource
+
+    if args.cost_details:
+        if not args.month:
+            raise UsageError("--cost-details needs --month (the API produces one month per request)")
+        return ExportsSource(kind="cost-details", scope=args.cost_details)
+    if args.exports and args.exports.startswith("https://"):
+        url = urlparse(args.exports)
+        container, _, root = url.path.strip("/").partition("/")
+        if not container:
+            raise UsageError(f"--exports URL names no container: {args.exports}")
+        return ExportsSource(kind="blob", account_url=f"https://{url.netloc}", container=container, root_path=root)
+    if args.exports:
+        return _existing_dir(args.exports, "exports")
+    if config.sources.exports is not None:
+        exports = config.sources.exports
+        return _existing_dir(exports.path, "exports") if exports.kind == "local" else exports
+    raise UsageError("say where the exports are: --exports PATH|URL, --cost-details SCOPE, "
+                     "or sources.exports in --config")
+
+
 def cmd_run(args) -> int:
     from dagster_project.config import load_config
     from dagster_project.runner import run_pipeline
 
-    exports = _existing_dir(args.exports, "exports")
-    inventory = _existing_dir(args.inventory, "inventory snapshot")
-    config = Path(args.config) if args.config else None
-    load_config(config)  # a bad file fails here, before any work, with the key that is wrong
+    config_path = Path(args.config) if args.config else None
+    config = load_config(config_path)  # a bad file fails here, before any work, with the key that is wrong
+    exports = _exports_from_args(args, config)
+    inventory_dir = args.inventory or config.sources.inventory
+    if not inventory_dir:
+        raise UsageError("say where the inventory snapshot is: --inventory DIR or sources.inventory in --config")
+    inventory = _existing_dir(inventory_dir, "inventory snapshot")
     started = time.monotonic()
     months = sorted(set(args.month)) if args.month else None
     summary = _run_with_progress("run", lambda say: run_pipeline(
-        exports, inventory, Path(args.out), months=months, config=config, progress=say))
+        exports, inventory, Path(args.out), months=months, config=config_path, progress=say))
     _print_summary(summary, time.monotonic() - started)
     return 0
-
-
-def _error(message: str) -> None:
-    # Plain print: rich would wrap a long path across lines.
-    print(message, file=sys.stderr)
 
 
 def cmd_snapshot(args) -> int:
     from dagster_project.inventory.cli_snapshot import cmd_snapshot as record
 
     return record(args)
+
+
+def _error(message: str) -> None:
+    # Plain print: rich would wrap a long path across lines.
+    print(message, file=sys.stderr)
 
 
 COMMANDS = {"demo": cmd_demo, "demo-data": cmd_demo_data, "run": cmd_run, "snapshot": cmd_snapshot}

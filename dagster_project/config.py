@@ -141,9 +141,34 @@ class Checks(_Strict):
     tag_coverage_min_pct: Decimal = Field(Decimal("80"), ge=0, le=100)
 
 
+class ExportsSource(_Strict):
+    """Where the Cost Management exports are read from (flags on the command line win)."""
+
+    kind: Literal["local", "blob", "cost-details"] = "local"
+    path: str | None = None  # local: the export root folder (e.g. an azcopy copy of the container)
+    account_url: str | None = None  # blob: https://<account>.blob.core.windows.net
+    container: str | None = None  # blob: the export container
+    root_path: str = ""  # blob: the export's root folder in the container
+    scope: str | None = None  # cost-details: e.g. /subscriptions/<id>
+
+    @model_validator(mode="after")
+    def _complete(self) -> ExportsSource:
+        needed = {"local": ("path",), "blob": ("account_url", "container"), "cost-details": ("scope",)}[self.kind]
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"kind '{self.kind}' needs {', '.join(missing)}")
+        return self
+
+
+class Sources(_Strict):
+    exports: ExportsSource | None = None
+    inventory: str | None = None  # the inventory snapshot folder
+
+
 class FinopsConfig(_Strict):
     """The whole `finops.yaml`."""
 
+    sources: Sources = Field(default_factory=Sources)
     checks: Checks = Field(default_factory=Checks)
     tags: TagKeys = Field(default_factory=TagKeys)
     attribution: Attribution = Field(default_factory=Attribution)

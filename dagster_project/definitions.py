@@ -29,12 +29,12 @@ from dagster_project.resources import (
 
 ALL_ASSETS = [cost_exports, aml_inventory, cost_allocation, project_spend_monthly, findings, monthly_reports]
 
-def default_resources(out_dir: str = "reports", exports: str = "reports/demo-tenant/exports",
+def default_resources(out_dir: str = "reports", exports: str | CostExportsResource = "reports/demo-tenant/exports",
                       inventory: str = "reports/demo-tenant/inventory", config: str | None = None) -> dict:
     """Resources for a run; the defaults point at the demo tenant that `make demo` generates."""
     return {
         "warehouse": WarehouseResource(out_dir=out_dir),
-        "cost_exports": CostExportsResource(root=exports),
+        "cost_exports": exports if isinstance(exports, CostExportsResource) else CostExportsResource(root=exports),
         "inventory": InventoryResource(snapshot_dir=inventory),
         "finops_config": FinopsConfigResource(path=config),
     }

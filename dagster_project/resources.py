@@ -6,11 +6,15 @@ temporary warehouse folder and a replayed inventory by configuring these same cl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 from dagster import ConfigurableResource
 
 from dagster_project.config import FinopsConfig, load_config
+from dagster_project.costs.discovery import ExportSource, LocalFolderSource
 from dagster_project.warehouse import Warehouse
 
 
@@ -25,15 +29,44 @@ class WarehouseResource(ConfigurableResource):
 
 
 class CostExportsResource(ConfigurableResource):
-    """Cost Management exports in Azure's folder layout, from a local folder (or an azcopy of one)."""
+    """Where Cost Management exports are read: a local folder in Azure's layout (or an azcopy copy
+    of one), a Blob Storage / ADLS Gen2 container, or the Cost Details API for one scope. Remote
+    sources authenticate with `DefaultAzureCredential` and read only."""
 
-    root: str = "reports/demo-tenant/exports"
+    kind: str = "local"  # local | blob | cost-details
+    root: str = "reports/demo-tenant/exports"  # local
+    account_url: str | None = None  # blob
+    container: str | None = None  # blob
+    root_path: str = ""  # blob
+    scope: str | None = None  # cost-details
 
     def path(self) -> Path:
+        """The local export root (kind `local` only)."""
         path = Path(self.root)
         if not path.is_dir():
             raise FileNotFoundError(f"cost exports folder not found: {path}")
         return path
+
+    @contextmanager
+    def open(self, month: date | None = None) -> Iterator[ExportSource]:
+        """The export source, closed (download cache removed) on exit. `month` is required by the
+        Cost Details API, which produces one month per request."""
+        from dagster_project.costs.sources import export_source_from_settings
+
+        if self.kind == "local":
+            yield LocalFolderSource(self.path())
+            return
+        settings: dict = ({"account_url": self.account_url, "container": self.container, "root_path": self.root_path}
+                          if self.kind == "blob" else {"scope": self.scope, "month": month})
+        if self.kind == "cost-details" and month is None:
+            raise ValueError("the Cost Details API source needs a billing month")
+        source = export_source_from_settings(self.kind, **settings)
+        try:
+            yield source
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
 
 
 class InventoryResource(ConfigurableResource):

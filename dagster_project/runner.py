@@ -15,6 +15,8 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
 
+from dagster_project.config import ExportsSource
+from dagster_project.resources import CostExportsResource
 from dagster_project.sql import load_sql
 from dagster_project.warehouse import Warehouse
 
@@ -37,10 +39,20 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
 
 
-def _resources(out_dir: Path, exports: Path, inventory: Path, config: Path | None) -> dict:
+def exports_resource(exports) -> CostExportsResource:
+    """A local folder path, or the `sources.exports` settings of finops.yaml, as the resource."""
+    if isinstance(exports, CostExportsResource):
+        return exports
+    if isinstance(exports, ExportsSource):
+        return CostExportsResource(kind=exports.kind, root=exports.path or "", account_url=exports.account_url,
+                                   container=exports.container, root_path=exports.root_path, scope=exports.scope)
+    return CostExportsResource(root=str(exports))
+
+
+def _resources(out_dir: Path, exports: CostExportsResource, inventory: Path, config: Path | None) -> dict:
     from dagster_project.definitions import default_resources
 
-    return default_resources(out_dir=str(out_dir), exports=str(exports), inventory=str(inventory),
+    return default_resources(out_dir=str(out_dir), exports=exports, inventory=str(inventory),
                              config=str(config) if config else None)
 
 
@@ -68,17 +80,28 @@ def _failure_message(result) -> str:
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_pipeline(exports: Path, inventory: Path, out_dir: Path, months: list[date] | None = None,
-                 config: Path | None = None, progress: Callable[[str], None] | None = None) -> RunSummary:
-    """Inventory once, then every month: ingest → attribute → spend → findings. Stops at the first failure."""
+def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory: Path, out_dir: Path,
+                 months: list[date] | None = None, config: Path | None = None,
+                 progress: Callable[[str], None] | None = None) -> RunSummary:
+    """Inventory once, then every month: ingest → attribute → spend → findings → reports.
+
+    `exports` is a local export root, or `sources.exports` of finops.yaml (Blob Storage, the Cost
+    Details API). Stops at the first failure or failed blocking check.
+    """
     from dagster_project.costs.discovery import months_available
     from dagster_project.definitions import ALL_ASSETS, aml_inventory
 
     say = progress or (lambda message: None)
+    exports = exports_resource(exports)
     if months is None:
-        months = months_available(exports)
+        if exports.kind == "cost-details":
+            raise PipelineFailed("the Cost Details API source needs the months to request: pass --month")
+        say("discovering export runs")
+        with exports.open() as source:
+            months = months_available(source)
         if not months:
-            raise PipelineFailed(f"no Cost Management export runs found under {exports}")
+            where = exports.root if exports.kind == "local" else f"{exports.account_url}/{exports.container}"
+            raise PipelineFailed(f"no Cost Management export runs found under {where}")
     resources = _resources(out_dir, exports, inventory, config)
     monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
     warnings: list[str] = []

@@ -54,3 +54,21 @@ def test_dagster_definitions_validate():
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "aml_finops" in result.stdout + result.stderr
+
+
+def test_exports_and_inventory_can_come_from_finops_yaml(tmp_path, capsys):
+    config = tmp_path / "finops.yaml"
+    config.write_text("sources:\n  exports:\n    kind: blob\n    account_url: https://acct.blob.core.windows.net\n")
+    code = main(["run", "--config", str(config), "--inventory", str(tmp_path)])
+    assert code == 1
+    assert f"{config}: sources.exports: kind 'blob' needs container" in capsys.readouterr().err
+    config.write_text(f"sources:\n  exports:\n    path: {tmp_path / 'missing'}\n  inventory: {tmp_path}\n")
+    code = main(["run", "--config", str(config)])
+    assert code == 2
+    assert f"exports folder not found: {tmp_path / 'missing'}" in capsys.readouterr().err
+
+
+def test_cost_details_needs_a_month(tmp_path, capsys):
+    code = main(["run", "--cost-details", "/subscriptions/x", "--inventory", str(tmp_path)])
+    assert code == 2
+    assert "--cost-details needs --month" in capsys.readouterr().err

@@ -452,3 +452,38 @@ def test_cost_details_sas_never_leaks():
             load_month(duckdb.connect(), runs, month)
     assert "sig=" not in str(err.value) and "part_0.csv" in str(err.value)
     assert "ccmreportstorageeastus.blob.core.windows.net/armreports" in str(err.value)
+
+
+# ------------------------------------------------------------- the CLI on a Blob URL ------------
+def test_cli_runs_the_pipeline_on_a_blob_url(tmp_path, monkeypatch, capsys):
+    """`aml-finops run --exports https://<account>/<container>/<root>` through the real
+    azure-storage-blob client; only the network is replaced, by the recorded container."""
+    import json as json_module
+
+    import duckdb
+
+    from dagster_project.cli import main
+    from dagster_project.costs import sources
+    from dagster_project.demo.generate import generate_demo
+
+    paths = generate_demo(tmp_path / "tenant", months=1)
+    transport = RecordedAzure(_container_of(paths.exports, prefix="finops/exports"))
+    real_factory = sources.export_source_from_settings
+
+    def offline(kind, **settings):
+        assert (kind, settings["account_url"], settings["container"], settings["root_path"]) == (
+            "blob", ACCOUNT, CONTAINER, "finops/exports")
+        return real_factory(kind, credential=ReplayCredential(), transport=transport, **settings)
+
+    monkeypatch.setattr(sources, "export_source_from_settings", offline)
+    code = main(["run", "--exports", f"{ACCOUNT}/{CONTAINER}/finops/exports", "--inventory", str(paths.inventory),
+                 "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+    expected = json_module.loads(paths.expected.read_text())["months"]["2026-10-01"]
+    con = duckdb.connect(str(tmp_path / "out" / "finops.duckdb"), read_only=True)
+    try:
+        [(total,)] = con.execute("SELECT sum(effective_cost) FROM cost_allocation").fetchall()
+        [(n,)] = con.execute("SELECT count(*) FROM cost_line_items").fetchall()
+    finally:
+        con.close()
+    assert total == Decimal(expected["effective_cost"]) and n == expected["line_items"]
