@@ -41,6 +41,9 @@ INVENTORY_TABLES = (
 )
 
 
+PARQUET_COMPRESSION = "zstd"
+
+
 def swap_directory(staging: Path, final: Path) -> Path:
     """Put a fully written folder in place of `final` with renames, so readers never see a half."""
     old = None
@@ -116,7 +119,8 @@ class Warehouse:
         final = self.month_parquet_dir(table, month) if month else self.parquet_root / _checked(table)
         staging = final.parent / f".staging-{final.name}-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True, exist_ok=True)
-        relation.write_parquet(str(staging / "data.parquet"))
+        # zstd: about 5x smaller than the default snappy on cost rows, and no slower to write.
+        relation.write_parquet(str(staging / "data.parquet"), compression=PARQUET_COMPRESSION)
         return staging
 
     def publish_parquet(self, staging: Path, table: str, month: date | None) -> Path:
@@ -155,7 +159,7 @@ class Warehouse:
             for table, frame in frames.items():
                 staging = self.parquet_root / f".staging-{_checked(table)}-{uuid.uuid4().hex[:8]}"
                 staging.mkdir(parents=True, exist_ok=True)
-                frame.write_parquet(staging / "data.parquet")
+                frame.write_parquet(staging / "data.parquet", compression=PARQUET_COMPRESSION)
                 staged[table] = staging
         except BaseException:
             self._discard(staged)
