@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,17 @@ def test_cost_details_needs_a_month(tmp_path, capsys):
     code = main(["run", "--cost-details", "/subscriptions/x", "--inventory", str(tmp_path)])
     assert code == 2
     assert "--cost-details needs --month" in capsys.readouterr().err
+
+
+def test_demo_data_never_replaces_a_folder_it_did_not_write(tmp_path, capsys):
+    precious = tmp_path / "home"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    code = main(["demo-data", "--out", str(precious), "--months", "1"])
+    assert code == 1
+    assert "is not a demo tenant folder; refusing to replace it" in capsys.readouterr().err
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    target = tmp_path / "tenant"
+    assert main(["demo-data", "--out", str(target), "--months", "1"]) == 0
+    assert main(["demo-data", "--out", str(target), "--months", "1", "--seed", "7"]) == 0  # its own: replaced
+    assert json.loads((target / "demo-params.json").read_text())["seed"] == 7

@@ -73,6 +73,10 @@ def generate_demo(out: Path, *, seed: int = 42, months: int = 3, rows: int | Non
     stamp = out / "demo-params.json"
     if reuse and stamp.is_file() and json.loads(stamp.read_text()) == params:
         return demo_paths(out)
+    # The folder is replaced as a whole: never delete a folder that is not a demo tenant we wrote.
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not stamp.is_file())):
+        raise ValueError(f"{out} exists and is not a demo tenant folder; refusing to replace it "
+                         "(choose a new or empty folder)")
 
     say = progress or (lambda message: None)
     tenant = build_tenant(seed=seed, months=months, end_month=end_month, rows=rows)
