@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
 
+from dagster_project.attribution.resolve import UNALLOCATED
 from dagster_project.config import ExportsSource
 from dagster_project.resources import CostExportsResource
 from dagster_project.sql import load_sql
@@ -137,12 +138,12 @@ def summarize(out_dir: Path, months: list[date]) -> RunSummary:
         spend = con.sql(load_sql("reports/run_summary_spend"), params=params).pl()
         findings = con.sql(load_sql("reports/run_summary_findings"), params=params).fetchall()[0]
         summary.rejects = con.sql(load_sql("reports/run_summary_rejects"),
-                                  params={"months": [m for m in months]}).fetchall()[0][0]
+                                  params={"months": list(months)}).fetchall()[0][0]
     summary.project_spend = spend
     if spend.height:
         summary.currency = spend["billing_currency"][0]
         main = spend.filter(pl.col("billing_currency") == summary.currency)
-        unallocated = main.filter(pl.col("project") == "(unallocated)")
+        unallocated = main.filter(pl.col("project") == UNALLOCATED)
         summary.unallocated_share_pct = unallocated["share_pct"][0] if unallocated.height else Decimal("0.00")
     summary.findings_open, summary.findings_savings = findings[0], findings[1] or Decimal(0)
     return summary

@@ -39,9 +39,16 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     ).fetchall()[0][0] > 0
 
 
-def inventory_index(con: duckdb.DuckDBPyConnection, month: date | None = None) -> InventoryIndex:
-    """Lookups over the published inventory; with `month`, also the computes' running hours in it."""
-    frames = {name: read_inventory_table(con, name) for name in INVENTORY_FOR_ATTRIBUTION}
+def inventory_index(con: duckdb.DuckDBPyConnection, month: date | None = None,
+                    frames: dict[str, pl.DataFrame] | None = None) -> InventoryIndex:
+    """Lookups over the published inventory; with `month`, also the computes' running hours in it.
+
+    `frames` (table name → frame) are inventory tables the caller already read; the rest are read.
+    """
+    frames = dict(frames or {})
+    for name in INVENTORY_FOR_ATTRIBUTION:
+        if name not in frames:
+            frames[name] = read_inventory_table(con, name)
     # Resource group and subscription tags arrived after the first snapshot format; older
     # snapshots simply have no such level.
     optional = {name: read_inventory_table(con, name) if _table_exists(con, name) else None

@@ -12,6 +12,7 @@ the snapshot is captured on the first day after it), so a seed always gives the 
 from __future__ import annotations
 
 import calendar
+import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -286,14 +287,6 @@ class Tenant:
     def workspace(self, name: str) -> Workspace:
         return next(w for w in self.workspaces if w.name == name)
 
-    @property
-    def projects(self) -> list[str]:
-        return sorted(
-            {w.project for w in self.workspaces}
-            | {c.tags.get("project", "") for c in self.compute_instances if "project" in c.tags}
-            | {FILLER_PROJECTS[i % len(FILLER_PROJECTS)] for i in range(min(self.filler_resources, len(FILLER_PROJECTS)))}
-            | {UNALLOCATED}
-        )
 
 
 FILLER_PROJECTS = ["fraud-detection", "recommendations", "churn-model", "vision-qa", "forecasting"]
@@ -513,7 +506,7 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
         job(ws_platform, "forecast-train", d, 2, "azureml:churn-env:2")
     job(ws_platform, "old-churn-cluster", 60, 4, "azureml:churn-env:1")
     for d in (2, 11, 19):
-        job(ws_forecast, "fc-cluster", d, 4, "azureml:churn-env:2" if False else "azureml:sales-env:1")
+        job(ws_forecast, "fc-cluster", d, 4, "azureml:sales-env:1")
 
     tenant = Tenant(
         seed=seed, months=month_list, captured_at=captured_at,
@@ -562,7 +555,7 @@ def planted_findings(t: Tenant) -> list[PlantedFinding]:
                 out.append(PlantedFinding("deployment_no_traffic", dep_id))
             if d.provisioning_state == "Failed" and d.instance_count >= 1:
                 out.append(PlantedFinding("deployment_failed_billed", dep_id))
-    referenced = {(d.model if True else None) for e in t.endpoints for d in e.deployments}
+    referenced = {d.model for e in t.endpoints for d in e.deployments}
     referenced |= {d.environment for e in t.endpoints for d in e.deployments}
     referenced |= {j.environment for j in t.jobs if now - j.created_on <= timedelta(days=30)}
     referenced |= {m for j in t.jobs if now - j.created_on <= timedelta(days=30) for m in j.model_inputs}
@@ -586,7 +579,6 @@ def planted_findings(t: Tenant) -> list[PlantedFinding]:
                 out.append(PlantedFinding("duplicate_artifact", v.id.lower(), v.version))
             seen_path.setdefault(key, v)
         if v.image:
-            import json
             key = (v.workspace.id, v.image, json.dumps(_canonical_conda(v.conda_file), sort_keys=True))
             if key in seen_env and seen_env[key].name != v.name:
                 out.append(PlantedFinding("duplicate_artifact", v.id.lower(), v.version))

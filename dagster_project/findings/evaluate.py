@@ -37,7 +37,7 @@ def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsCo
     usage = month_relation(con, "aml_resource_usage", month).pl()
     # The same lookups as attribution (resource group and subscription levels included), so a
     # finding names the project and owner its cost was allocated to.
-    index = inventory_index(con)
+    index = inventory_index(con, frames={f"inventory_{name}": frame for name, frame in frames.items()})
     inputs = FindingInputs(
         billing_month=month,
         captured_at=captured_at_of(frames["workspaces"]),

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from dagster_project.attribution.resolve import Resolver
+from dagster_project.attribution.resolve import UNALLOCATED, Resolver
 from dagster_project.config import FinopsConfig, glob_to_regex
 
 MONEY = pl.Decimal(38, 10)
@@ -363,7 +363,7 @@ class FindingsEngine:
 
     def untagged(self) -> None:
         alloc = self.inputs.allocation.filter(
-            (pl.col("project") == "(unallocated)") & (pl.col("billing_currency") == self.inputs.currency)
+            (pl.col("project") == UNALLOCATED) & (pl.col("billing_currency") == self.inputs.currency)
             & (pl.col("resource_id") != "")
         )
         if alloc.height == 0:
