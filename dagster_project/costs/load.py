@@ -203,6 +203,12 @@ def _settings(con: duckdb.DuckDBPyConnection, **values: str | bool) -> Iterator[
             con.execute(f"SET {name} = ?", [value])
 
 
+def _insert_statement(family: str, fmt: str) -> str:
+    """insert_cost_line_items with the family's typed rows, reading from the format's source."""
+    typed = _with_source(f"typed_cost_rows_{family}", fmt)
+    return load_sql("costs/insert_cost_line_items").replace("{{typed}}", typed)
+
+
 def _probe_error(con: duckdb.DuckDBPyConnection, group: list[_File], exc: Exception) -> str:
     """Name the file a DuckDB read error came from (read each file alone if the message doesn't)."""
     message = str(exc)
@@ -254,6 +260,7 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
     with _settings(con, **settings), tempfile.TemporaryDirectory(prefix="aml-finops-load-") as tmp:
         for macro in _MACROS:
             con.execute(load_sql(f"costs/{macro}"))
+        con.execute(load_sql("costs/create_cost_reject_raw"))
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(load_sql("costs/delete_cost_line_items_month"), {"month": month})
@@ -263,32 +270,32 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
                 relatives = [f.relative for f in group]
                 family = "ea" if family == "mca" else family  # MCA: the EA fields in camelCase
                 stub = str(_stub(Path(tmp), family, fmt))
-                params: dict[str, object] = {"files": [*paths, stub], "month": month}
+                params: dict[str, object] = {"files": [*paths, stub], "month": month, "paths": paths,
+                                             "relatives": relatives, "source_schema": name}
                 if family == "ea":
                     params["cost_basis"] = basis
                 try:
-                    con.execute(_with_source(f"cost_stage_{family}", fmt), params)
+                    con.execute(_insert_statement(family, fmt), params)
                 except duckdb.Error as exc:
                     culprit = _probe_error(con, group, exc)
                     raise CostLoadError(f"{culprit}: cannot be read ({_clean(str(exc), group)})") from exc
-                con.execute(load_sql("costs/cost_stage_files"))
-                for path, rows, rejected in con.execute(
-                        "SELECT _source_path, rows_read, rows_rejected FROM cost_stage_files").fetchall():
-                    counts[path] = (rows, rejected)
+                in_group = {"month": month, "relatives": relatives}
+                if fmt == "csv":
+                    con.execute(load_sql("costs/number_cost_line_items_rows"), in_group)
+                for relative, rows, rejected in con.execute(load_sql("costs/cost_month_file_counts"),
+                                                            in_group).fetchall():
+                    counts[relative] = (rows, rejected)
                 # Raw text only for rejected rows: re-read just the files that have any.
-                con.execute(load_sql("costs/create_cost_reject_raw"))
-                for path, rows in con.execute(load_sql("costs/cost_stage_rejected_rows")).fetchall():
+                path_of = dict(zip(relatives, paths, strict=True))
+                for relative, rows in con.execute(load_sql("costs/cost_month_rejected_rows"), in_group).fetchall():
                     con.execute(_with_source("cost_reject_raw", fmt, numbered=True),
-                                {"files": [path, stub], "path": path, "rows": rows})
-                bind = {"month": month, "paths": paths, "relatives": relatives}
-                con.execute(load_sql("costs/insert_cost_line_items"), {**bind, "source_schema": name})
-                con.execute(load_sql("costs/insert_cost_rejects"), bind)
+                                {"files": [path_of[relative], stub], "source_file": relative, "rows": rows})
                 for f in group:
-                    rows, rejected = counts.get(str(f.blob.path), (0, 0))
+                    rows, rejected = counts.get(f.relative, (0, 0))
                     result.blobs.append(BlobLoad(f.relative, f.run.export_name, f.run.run_id, name,
                                                  f.blob.expected_rows, rows, rejected))
-            con.execute("DROP TABLE IF EXISTS cost_stage")
-            con.execute("DROP TABLE IF EXISTS cost_stage_files")
+            con.execute(load_sql("costs/insert_cost_rejects"), {"month": month})
+            con.execute(load_sql("costs/delete_cost_line_items_rejected"), {"month": month})
             con.execute("DROP TABLE IF EXISTS cost_reject_raw")
             con.execute("COMMIT")
         except BaseException:

@@ -6,7 +6,7 @@ WITH src AS (
     {{source}}
 )
 SELECT
-    $path AS _source_path,
+    $source_file AS source_file,
     _ordinal AS source_row,
     CAST(json_merge_patch(to_json(src), '{"_ordinal": null, "_source_path": null}') AS VARCHAR) AS raw
 FROM src

@@ -1,1 +1,1 @@
-CREATE OR REPLACE TEMP TABLE cost_reject_raw (_source_path VARCHAR, source_row BIGINT, raw VARCHAR)
+CREATE OR REPLACE TEMP TABLE cost_reject_raw (source_file VARCHAR, source_row BIGINT, raw VARCHAR)

@@ -1,11 +1,10 @@
--- Stage one group of FOCUS files (any version) for billing month $month: every data row, typed,
--- with the reason it cannot be published (NULL when it can) and the repairs applied to it. Only
--- the columns named here are parsed; the raw text of rejected rows is fetched afterwards
--- (cost_reject_raw).
+-- Typed rows of one group of FOCUS files (any version) for billing month $month: every data row,
+-- with the reason it cannot be published (NULL when it can) and the repairs applied to it. A
+-- fragment: insert_cost_line_items splices it into its `typed` CTE. Only the columns named here
+-- are parsed; the raw text of rejected rows is fetched afterwards (cost_reject_raw).
 -- `v` turns the literal text NULL (FOCUS sample data writes it unquoted) into SQL NULL and
 -- remembers that it did. Parsed columns carry a p_ prefix so they never collide with source
 -- names (DuckDB binds a bare name to the FROM column before a select-list alias).
-CREATE OR REPLACE TEMP TABLE cost_stage AS
 WITH src AS (
     {{source}}
 ),

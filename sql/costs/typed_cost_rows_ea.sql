@@ -1,4 +1,4 @@
--- Stage one group of EA cost-details files (Cost or CostInBillingCurrency vintage) or MCA files
+-- Typed rows (a fragment for insert_cost_line_items) of one group of EA cost-details files (Cost or CostInBillingCurrency vintage) or MCA files
 -- (the same fields in camelCase: DuckDB binds names case-insensitively; MCA names the currency
 -- `billingCurrency` and the group `resourceGroupName`) for billing month $month, mapped to FOCUS names after the FinOps Foundation's conversion rules
 -- (focus_converters azure.csv). $cost_basis is 'actual' or 'amortized':
@@ -7,7 +7,6 @@
 --   amortized: effective = cost; billed = cost, except usage covered by a reservation or savings
 --              plan (billed 0: its billed cost is the purchase).
 -- `v` turns the literal text NULL into SQL NULL and remembers that it did (a recorded repair).
-CREATE OR REPLACE TEMP TABLE cost_stage AS
 WITH src AS (
     {{source}}
 ),
