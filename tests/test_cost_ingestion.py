@@ -388,6 +388,12 @@ def test_focus_1_0_sample_loads(tmp_path):
                        "OR tags = 'NULL'").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM cost_line_items WHERE sub_account_id = "
                        "'64e355d7-997c-491d-b0c1-8414dccfcf42'").fetchone()[0] > 0
+    # FOCUS 1.0 has no x_ResourceGroupName: the group is the id's segment after /resourceGroups/.
+    pairs = con.execute("SELECT resource_id, resource_group FROM cost_line_items").fetchall()
+    with_group = [(rid, rg) for rid, rg in pairs if rid and "/resourcegroups/" in rid]
+    assert with_group
+    assert all(rg == rid.split("/resourcegroups/")[1].split("/")[0] for rid, rg in with_group)
+    assert all(rg is None for rid, rg in pairs if not rid or "/resourcegroups/" not in rid)
 
 
 @needs_external

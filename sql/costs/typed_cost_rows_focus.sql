@@ -40,6 +40,16 @@ v AS (
             ChargeDescription, ConsumedQuantity, ConsumedUnit, Tags, x_SkuDetails, SkuPriceDetails),
             false) AS r_null
     FROM src
+),
+-- Ids lowercased once: published lowercase, and compared with the text as read to record the
+-- id_case repair.
+ids AS (
+    SELECT
+        *,
+        lower(ResourceId) AS resource_id_lower,
+        lower(SubAccountId) AS sub_account_lower,
+        lower(x_ResourceGroupName) AS resource_group_lower
+    FROM v
 )
 SELECT
     _source_path,
@@ -52,18 +62,21 @@ SELECT
     cost_timestamp(ChargePeriodEnd) AS p_charge_period_end,
     ChargeCategory AS p_charge_category,
     ChargeClass AS p_charge_class,
-    lower(ResourceId) AS p_resource_id,
+    resource_id_lower AS p_resource_id,
     ResourceName AS p_resource_name,
     ResourceType AS p_resource_type,
     ServiceName AS p_service_name,
     CASE
-        WHEN SubAccountId ILIKE '/subscriptions/%' THEN nullif(lower(split_part(SubAccountId, '/', 3)), '')
-        ELSE lower(SubAccountId)
+        WHEN starts_with(sub_account_lower, '/subscriptions/') THEN nullif(split_part(sub_account_lower, '/', 3), '')
+        ELSE sub_account_lower
     END AS p_sub_account_id,
-    coalesce(
-        lower(x_ResourceGroupName),
-        nullif(regexp_extract(p_resource_id, '/resourcegroups/([^/]+)', 1), '')
-    ) AS p_resource_group,
+    -- FOCUS 1.0 has no x_ResourceGroupName: take it from the id (string functions, not a regexp,
+    -- and only for the rows that need it).
+    CASE
+        WHEN resource_group_lower IS NOT NULL THEN resource_group_lower
+        WHEN contains(resource_id_lower, '/resourcegroups/')
+            THEN nullif(split_part(split_part(resource_id_lower, '/resourcegroups/', 2), '/', 1), '')
+    END AS p_resource_group,
     coalesce(lower(RegionId), RegionName) AS p_region,
     x_SkuMeterCategory AS p_meter_category,
     ChargeDescription AS p_charge_description,
@@ -72,13 +85,14 @@ SELECT
     cost_tags(Tags) AS p_tags,
     cost_json(SkuDetails) AS p_additional_info,
     concat_ws(',',
-        CASE WHEN Tags IS NOT NULL AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> '' THEN 'tags_braces' END,
+        CASE WHEN NOT starts_with(Tags, '{') AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> ''
+            THEN 'tags_braces' END,
         CASE WHEN contains(ChargePeriodStart, '/') OR contains(ChargePeriodEnd, '/') THEN 'date_mdy' END,
         CASE WHEN r_null THEN 'null_literal' END,
         CASE WHEN cost_scientific(BilledCost) OR cost_scientific(EffectiveCost) OR cost_scientific(ListCost)
             OR cost_scientific(ConsumedQuantity) THEN 'scientific' END,
-        CASE WHEN cost_id_case(ResourceId) OR cost_id_case(SubAccountId) OR cost_id_case(x_ResourceGroupName)
-            THEN 'id_case' END,
+        CASE WHEN resource_id_lower <> ResourceId OR sub_account_lower <> SubAccountId
+            OR resource_group_lower <> x_ResourceGroupName THEN 'id_case' END,
         CASE WHEN cost_long_decimal(BilledCost) OR cost_long_decimal(EffectiveCost)
             OR cost_long_decimal(ListCost) OR cost_long_decimal(ConsumedQuantity) THEN 'long_decimal' END
     ) AS p_repairs,
@@ -101,4 +115,4 @@ SELECT
                 || ': ' || ChargePeriodStart
         WHEN p_tags IS NULL THEN 'bad Tags (not a JSON object)'
     END AS p_reason
-FROM v
+FROM ids
