@@ -166,6 +166,11 @@ class Resolver:
                                                         ("resource_id", rule.resource_id)) if v})
             for i, rule in enumerate(config.attribution.rules)
         ]
+        # A resource outside Azure ML is decided by its tags, subscription and resource group
+        # alone (and its id, when a rule matches ids): large tenants have 100,000s of such
+        # resources but few such combinations, so each combination is decided once.
+        self._rules_match_ids = any("resource_id" in patterns for _, _, patterns in self._rules)
+        self._decided_other: dict[tuple, dict] = {}
 
     # -- tag lookups -------------------------------------------------------------------------
 
@@ -244,6 +249,8 @@ class Resolver:
     def resolve_key(self, key: dict) -> list[dict]:
         """All allocation parts of one attribution key (one part unless a compute split applies)."""
         resource_id = (key.get("resource_id") or "").lower()
+        if resource_id not in self.index.workspaces and resource_id not in self.index.dependency_owner:
+            return [self._resolve_other(key, resource_id)]
         row_tags = normalize_tags(key.get("tags"))
         workspace_id: str | None = None
         aml_kind, aml_name = "other", None
@@ -252,7 +259,7 @@ class Resolver:
             workspace_id = resource_id
             aml_kind, aml_name = "workspace", self.index.workspaces[resource_id]["workspace_name"]
             targets = self._aml_targets(resource_id, row_tags, key.get("meter_vm_size"), key.get("charge_description"))
-        elif resource_id in self.index.dependency_owner:
+        else:
             workspace_id = self.index.dependency_owner[resource_id]
             aml_kind, aml_name = "dependency", resource_id.rsplit("/", 1)[-1]
 
@@ -273,6 +280,17 @@ class Resolver:
                 "weight": target.weight if target else Decimal(1),
             })
         return out
+
+    def _resolve_other(self, key: dict, resource_id: str) -> dict:
+        """The single part of a key whose resource is neither a workspace nor one's dependency."""
+        combination = (key.get("tags"), (key.get("sub_account_id") or "").lower(),
+                       (key.get("resource_group") or "").lower(), resource_id if self._rules_match_ids else None)
+        resolved = self._decided_other.get(combination)
+        if resolved is None:
+            levels = self._levels(key, normalize_tags(key.get("tags")), None, None)
+            resolved = self._decided_other[combination] = self._decide(key, resource_id, levels)
+        return {"key_id": key["key_id"], "workspace_id": None, "aml_kind": "other", "aml_name": None,
+                **resolved, "weight": Decimal(1)}
 
     def _levels(self, key: dict, row_tags: dict[str, str], workspace_id: str | None,
                 target: _AmlTarget | None) -> list[_Level]:
