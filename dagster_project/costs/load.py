@@ -2,14 +2,17 @@
 
 DuckDB reads the files itself (CSV, gzip CSV, Parquet) and streams them through the SQL in
 `sql/costs/`; Python never loops over rows. Per schema group (FOCUS any version / EA, CSV or
-Parquet) one staging statement types every row and decides whether it can be published; the
-rows that parse go to `cost_line_items`, the others to `cost_rejects` with file, 1-based data
-row and reason. The month is replaced in one transaction: any error rolls everything back, so a
-failed load leaves the tables as they were.
+Parquet) one statement reads the files once, types every row, decides whether it can be
+published and inserts it into `cost_line_items`; a row that cannot be published goes in marked
+with its reason, keeping its place in read order. CSV rows are then numbered from that order,
+and the marked rows are moved to `cost_rejects` with file, 1-based data row and reason. The
+month is replaced in one transaction: no reader ever sees a marked row, and any error rolls
+everything back, so a failed load leaves the tables as they were.
 
 File lists, the month and the cost basis are bound parameters. The only text spliced into a
-statement is one of our own source fragments (`sql/costs/source_csv.sql` or
-`source_parquet.sql`) into the `{{source}}` slot of a staging statement.
+statement is our own: a family's typed-rows fragment (`sql/costs/typed_cost_rows_*.sql`) into
+`insert_cost_line_items.sql`, and a source fragment (`source_csv.sql` or `source_parquet.sql`)
+into the `{{source}}` slot of that fragment.
 
 Columns a statement names but a file lacks (FOCUS 1.0 has no `x_ResourceGroupName`, for
 instance) come from a header-only "stub" file read in the same `read_csv(union_by_name=true)`
@@ -35,7 +38,7 @@ from dagster_project.sql import load_sql
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 
-# Columns the staging statements name; the stub file provides the ones a file lacks.
+# Columns the typed-rows fragments name; the stub file provides the ones a file lacks.
 FOCUS_STUB_COLUMNS = (
     "BilledCost", "EffectiveCost", "ListCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd",
     "ChargeCategory", "ChargeClass", "ResourceId", "ResourceName", "ResourceType", "ServiceName",
@@ -49,7 +52,7 @@ EA_STUB_COLUMNS = (
     "UnitOfMeasure", "Tags", "AdditionalInfo", "ResourceGroupName",
 )
 _MACROS = ("macro_cost_decimal", "macro_cost_timestamp", "macro_cost_tags",
-           "macro_cost_json", "macro_cost_scientific", "macro_cost_long_decimal", "macro_cost_id_case")
+           "macro_cost_json", "macro_cost_scientific", "macro_cost_long_decimal")
 
 
 class CostLoadError(RuntimeError):

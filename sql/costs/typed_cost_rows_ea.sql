@@ -36,6 +36,16 @@ v AS (
             SubscriptionId, SubscriptionGuid, ResourceGroup, ResourceGroupName, ResourceLocation,
             ProductName, Product, UnitOfMeasure, Tags, AdditionalInfo), false) AS r_null
     FROM src
+),
+-- Ids lowercased once: published lowercase, and compared with the text as read to record the
+-- id_case repair.
+ids AS (
+    SELECT
+        *,
+        lower(ResourceId) AS resource_id_lower,
+        lower(SubscriptionId) AS subscription_lower,
+        lower(ResourceGroup) AS resource_group_lower
+    FROM v
 )
 SELECT
     _source_path,
@@ -63,15 +73,16 @@ SELECT
         ELSE 'Adjustment'
     END AS p_charge_category,
     CAST(NULL AS VARCHAR) AS p_charge_class,
-    lower(ResourceId) AS p_resource_id,
+    resource_id_lower AS p_resource_id,
     ResourceName AS p_resource_name,
     CAST(NULL AS VARCHAR) AS p_resource_type,
     MeterCategory AS p_service_name,
-    lower(SubscriptionId) AS p_sub_account_id,
-    coalesce(
-        lower(ResourceGroup),
-        nullif(regexp_extract(p_resource_id, '/resourcegroups/([^/]+)', 1), '')
-    ) AS p_resource_group,
+    subscription_lower AS p_sub_account_id,
+    CASE
+        WHEN resource_group_lower IS NOT NULL THEN resource_group_lower
+        WHEN contains(resource_id_lower, '/resourcegroups/')
+            THEN nullif(split_part(split_part(resource_id_lower, '/resourcegroups/', 2), '/', 1), '')
+    END AS p_resource_group,
     lower(ResourceLocation) AS p_region,
     MeterCategory AS p_meter_category,
     ProductName AS p_charge_description,
@@ -80,13 +91,14 @@ SELECT
     cost_tags(Tags) AS p_tags,
     cost_json(AdditionalInfo) AS p_additional_info,
     concat_ws(',',
-        CASE WHEN Tags IS NOT NULL AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> '' THEN 'tags_braces' END,
+        CASE WHEN NOT starts_with(Tags, '{') AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> ''
+            THEN 'tags_braces' END,
         CASE WHEN contains(Date, '/') THEN 'date_mdy' END,
         CASE WHEN r_null THEN 'null_literal' END,
         CASE WHEN cost_scientific(CostText) OR cost_scientific(PayGPrice) OR cost_scientific(Quantity)
             THEN 'scientific' END,
-        CASE WHEN cost_id_case(ResourceId) OR cost_id_case(SubscriptionId) OR cost_id_case(ResourceGroup)
-            THEN 'id_case' END,
+        CASE WHEN resource_id_lower <> ResourceId OR subscription_lower <> SubscriptionId
+            OR resource_group_lower <> ResourceGroup THEN 'id_case' END,
         CASE WHEN cost_long_decimal(CostText) OR cost_long_decimal(PayGPrice) OR cost_long_decimal(Quantity)
             THEN 'long_decimal' END
     ) AS p_repairs,
@@ -104,4 +116,4 @@ SELECT
                 || ': ' || Date
         WHEN p_tags IS NULL THEN 'bad Tags (not a JSON object)'
     END AS p_reason
-FROM v
+FROM ids
