@@ -33,9 +33,12 @@ lint: $(STAMP)
 dev: $(STAMP)
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml
 
+# `make bench BENCH_ROWS="1000000" BENCH_REPEAT=2` for a quicker or steadier run.
+BENCH_ROWS ?= 1000000 10000000
+BENCH_REPEAT ?= 1
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,bench]"
-	$(BIN)/python scripts/benchmark.py
+	$(BIN)/python scripts/benchmark.py $(foreach n,$(BENCH_ROWS),--rows $(n)) --repeat $(BENCH_REPEAT)
 
 clean:
 	rm -rf $(VENV) .cache
