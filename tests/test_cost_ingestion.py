@@ -176,6 +176,39 @@ def test_bad_rows_go_to_rejects(demo, tmp_path):
     assert _totals(con, month)[0] == n - 4
 
 
+def test_rows_keep_their_file_row_around_rejects_in_every_file_of_a_group(demo, tmp_path):
+    """Two files read by one statement, both with rejects: every published row still points at
+    its own line of its own file, and no row marked for rejection is left in cost_line_items."""
+    tenant, summary = demo
+    root = _copy_root(summary, tmp_path)
+    month = tenant.months[0]
+    parts = [m.parent / "part_0_0001.csv" for m in sorted(root.glob(f"*/{month:%Y%m%d}-*/*/manifest.json"))]
+    assert len(parts) >= 2, "the demo month should hold two exports"
+    for part, bad_rows in zip(parts[:2], ([3, 4], [1, 6]), strict=True):
+        with open(part, encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        for n in bad_rows:
+            rows[n][rows[0].index("BilledCost")] = "oops"
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(rows)
+        part.write_text(buf.getvalue(), encoding="utf-8")
+    con = duckdb.connect()
+    result = load_month(con, runs_for_month(root, month), month)
+    assert result.rows_rejected == 4
+    rejects = con.execute("SELECT source_file, source_row FROM cost_rejects ORDER BY ALL").fetchall()
+    rel = [p.relative_to(root).as_posix() for p in parts[:2]]
+    assert sorted(rejects) == sorted([(rel[0], 3), (rel[0], 4), (rel[1], 1), (rel[1], 6)])
+    assert con.execute("SELECT count(*) FROM cost_line_items WHERE starts_with(repairs, '!') "
+                       "OR source_row < 1").fetchone()[0] == 0
+    for part, relative in zip(parts[:2], rel, strict=True):
+        with open(part, encoding="utf-8", newline="") as fh:
+            file_rows = list(csv.DictReader(fh))
+        loaded = con.execute("SELECT source_row, billed_cost FROM cost_line_items WHERE source_file = ? "
+                             "ORDER BY source_row", [relative]).fetchall()
+        assert len(loaded) == len(file_rows) - 2
+        assert all(q(file_rows[row - 1]["BilledCost"]) == billed for row, billed in loaded)
+
+
 @pytest.mark.parametrize("blob_name", [
     "exports/../../etc/passwd", "/etc/passwd", "exports/x/../../../outside.csv", "C:\\windows\\part.csv",
 ])
