@@ -209,6 +209,35 @@ def test_rows_keep_their_file_row_around_rejects_in_every_file_of_a_group(demo, 
         assert all(q(file_rows[row - 1]["BilledCost"]) == billed for row, billed in loaded)
 
 
+def test_parquet_rejects_point_at_their_file_row(demo, tmp_path):
+    """Parquet rows are numbered by the reader itself: a reject names its row, the rows after it
+    keep theirs."""
+    tenant, summary = demo
+    month = tenant.months[0]
+    good = _first_run(summary.root, month) / "part_0_0001.csv"
+    with open(good, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows = rows[:9]  # header + 8 data rows
+    rows[4][rows[0].index("EffectiveCost")] = "n/a"
+    edited = tmp_path / "edited.csv"
+    with open(edited, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    root = tmp_path / "exports"
+    parquet = tmp_path / "part_0_0001.parquet"
+    _as_parquet(edited, parquet)
+    _write_run(root, "p", month, "r1", "2026-09-02T00:00:00Z", {"part_0_0001.parquet": parquet.read_bytes()},
+               rows={"part_0_0001.parquet": 8})
+    con = duckdb.connect()
+    result = load_month(con, runs_for_month(root, month), month)
+    assert result.rows_rejected == 1 and result.row_count_mismatches() == []
+    (source_row, reason, raw), = con.execute("SELECT source_row, reason, raw FROM cost_rejects").fetchall()
+    assert (source_row, reason) == (4, "bad EffectiveCost: n/a")
+    assert json.loads(raw)["EffectiveCost"] == "n/a"
+    loaded = con.execute("SELECT source_row, billed_cost FROM cost_line_items ORDER BY source_row").fetchall()
+    assert [r for r, _ in loaded] == [1, 2, 3, 5, 6, 7, 8]
+    assert all(q(rows[r][rows[0].index("BilledCost")]) == billed for r, billed in loaded)
+
+
 @pytest.mark.parametrize("blob_name", [
     "exports/../../etc/passwd", "/etc/passwd", "exports/x/../../../outside.csv", "C:\\windows\\part.csv",
 ])
