@@ -76,6 +76,11 @@ def phase_ingest(exports: str, out: str) -> tuple[float, int, str]:
     return time.perf_counter() - start, rows, f"{rejects} rejects"
 
 
+def _data_rows(con, files: list[str]) -> int:
+    return con.execute("SELECT count(*) FROM read_csv($files, header = true, all_varchar = true)",
+                       {"files": files}).fetchone()[0]
+
+
 def phase_floor(exports: str, out: str) -> tuple[float, int, str]:
     import duckdb
 
@@ -84,8 +89,7 @@ def phase_floor(exports: str, out: str) -> tuple[float, int, str]:
     start = time.perf_counter()
     result = con.execute(FLOOR_SQL, {"files": files}).fetchall()
     seconds = time.perf_counter() - start
-    rows = con.execute("SELECT count(*) FROM read_csv($files, header = true, all_varchar = true)",
-                       {"files": files}).fetchone()[0]  # not timed
+    rows = _data_rows(con, files)  # not timed
     return seconds, rows, f"{len(result)} project x currency groups"
 
 
@@ -98,8 +102,7 @@ def phase_floor_per_file(exports: str, out: str) -> tuple[float, int, str]:
     for path in files:
         con.execute(FLOOR_SQL, {"files": [path]}).fetchall()
     seconds = time.perf_counter() - start
-    rows = con.execute("SELECT count(*) FROM read_csv($files, header = true, all_varchar = true)",
-                       {"files": files}).fetchone()[0]  # not timed
+    rows = _data_rows(con, files)  # not timed
     return seconds, rows, f"{len(files)} files, one query each"
 
 
