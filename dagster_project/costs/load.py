@@ -12,7 +12,8 @@ everything back, so a failed load leaves the tables as they were.
 File lists, the month and the cost basis are bound parameters. The only text spliced into a
 statement is our own: a family's typed-rows fragment (`sql/costs/typed_cost_rows_*.sql`) into
 `insert_cost_line_items.sql`, and a source fragment (`source_csv.sql` or `source_parquet.sql`)
-into the `{{source}}` slot of that fragment.
+into the `{{source}}` slot of that fragment, with one of two fixed expressions in the CSV
+fragment's `{{ordinal}}` slot.
 
 Columns a statement names but a file lacks (FOCUS 1.0 has no `x_ResourceGroupName`, for
 instance) come from a header-only "stub" file read in the same `read_csv(union_by_name=true)`
@@ -184,10 +185,15 @@ def _stub(tmp: Path, family: str, fmt: str) -> Path:
 
 
 def _with_source(statement: str, fmt: str, numbered: bool = False) -> str:
+    """`statement` reading from the format's source fragment; `numbered` CSV reads number their rows.
+
+    Parquet rows always carry the reader's file_row_number.
+    """
     body = load_sql(f"costs/{statement}")
-    source = load_sql(f"costs/source_{fmt}_numbered" if numbered and fmt == "csv" else f"costs/source_{fmt}")
+    source = load_sql(f"costs/source_{fmt}")
     # Only our own fragment goes in; comments are dropped so the splice stays one SELECT.
     source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("--"))
+    source = source.replace("{{ordinal}}", "row_number() OVER ()" if numbered else "CAST(NULL AS BIGINT)")
     return body.replace("{{source}}", source)
 
 
