@@ -59,8 +59,8 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
     wh = warehouse.get()
     with wh.connect() as con:
         staged = stage_month_allocation(con, month, config, inventory_index(con, month))
-        counts = wh.publish_month(con, month, {"cost_allocation": "month_allocation",
-                                               "aml_resource_usage": "month_usage"})
+        counts = wh.stage_month(con, month, {"cost_allocation": "month_allocation",
+                                             "aml_resource_usage": "month_usage"})
         recon = reconciliation(con, month)
         bad_methods = rows_without_method(con, month)
         by_method = allocation_by_method(con, month)
@@ -112,7 +112,7 @@ def project_spend_monthly(context: AssetExecutionContext, warehouse: WarehouseRe
     with wh.connect() as con:
         stage_month_project_spend(con, month)
         preview = con.sql("SELECT * FROM month_project_spend").pl()
-        counts = wh.publish_month(con, month, {"project_spend_monthly": "month_project_spend"})
+        counts = wh.stage_month(con, month, {"project_spend_monthly": "month_project_spend"})
     total = sum(preview["effective_cost"].to_list(), Decimal(0)) if preview.height else Decimal(0)
     currencies = sorted(set(preview["billing_currency"].to_list()))
     return MaterializeResult(metadata={

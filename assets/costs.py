@@ -44,8 +44,8 @@ def cost_exports(context: AssetExecutionContext, warehouse: WarehouseResource, c
         context.log.info(f"{month:%Y-%m}: {len(runs)} export run(s): "
                          + ", ".join(f"{r.export_name}/{r.range_folder}/{r.run_id}" for r in runs))
         with wh.connect() as con:
+            wh.clear_month(con, month)  # a new build of the month starts from nothing staged
             result = load_month(con, runs, month)
-            wh.mirror_month(con, month, ["cost_line_items", "cost_rejects"])
     totals = {f"effective_cost_{c}": MetadataValue.text(money_text(t.effective_cost)) for c, t in result.totals.items()}
     totals |= {f"billed_cost_{c}": MetadataValue.text(money_text(t.billed_cost)) for c, t in result.totals.items()}
     blobs = pl.DataFrame(

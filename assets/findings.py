@@ -30,7 +30,7 @@ def findings(context: AssetExecutionContext, warehouse: WarehouseResource,
     with wh.connect() as con:
         frame = month_findings(con, month, config)
         stage_frame(con, "month_findings", frame)
-        counts = wh.publish_month(con, month, {"findings": "month_findings"})
+        counts = wh.stage_month(con, month, {"findings": "month_findings"})
     open_findings = frame.filter(pl.col("status") == "open")
     # Rules can overlap on one resource; count each resource once, with its largest estimate.
     per_resource = open_findings.group_by("resource_id").agg(pl.col("savings").max())

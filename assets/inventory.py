@@ -24,14 +24,17 @@ _DESCRIPTIONS = {
     specs=[AssetSpec(table, group_name="inventory", description=_DESCRIPTIONS[table]) for table in INVENTORY_TABLES],
 )
 def aml_inventory(context: AssetExecutionContext, warehouse: WarehouseResource, inventory: InventoryResource):
-    """List the Azure ML workspaces (replaying a snapshot) and publish the normalized inventory tables."""
+    """List the Azure ML workspaces (replaying a snapshot) and stage the normalized inventory tables.
+
+    The staged inventory is published together with the next billing month that is published
+    (`published_month`), so a month that fails never replaces the inventory it would have used."""
     result = inventory.load()
     frames = {table: getattr(result, table.removeprefix("inventory_")) for table in INVENTORY_TABLES}
     for failure in result.failures:
         context.log.warning(f"inventory listing failed: {failure}")
     wh = warehouse.get()
     with wh.connect() as con:
-        counts = wh.publish_snapshot_tables(con, frames)
+        counts = wh.stage_inventory(con, frames)
     captured = result.captured_at.isoformat()
     for table, frame in frames.items():
         yield MaterializeResult(asset_key=table, metadata={

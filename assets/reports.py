@@ -22,8 +22,9 @@ def monthly_reports(context: AssetExecutionContext, warehouse: WarehouseResource
     Markdown and CSV, and a cleanup.sh with every command commented out. Replaced atomically."""
     month = partition_month(context.partition_key)
     wh = warehouse.get()
-    with wh.connect(read_only=True) as con:
-        paths = write_month_reports(con, wh.out_dir, month)
+    with wh.connect() as con:
+        # Written into a staged folder; `published_month` swaps it in with the month's tables.
+        paths = write_month_reports(con, wh.out_dir, month, staging=wh.stage_folder(con, month))
     owners = [f"| {one_line(p.owner).replace('|', '/')} | {p.findings} | "
               f"{' + '.join(f'{money_text(v)} {c}' for c, v in p.savings.items()) or '0.00'} | {p.folder} |"
               for p in paths.owner_packs]

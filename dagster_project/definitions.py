@@ -19,6 +19,7 @@ from assets.orchestration import (
     month_to_date_schedule,
     new_export_sensor,
 )
+from assets.publication import published_month
 from assets.reports import monthly_reports
 from dagster_project.resources import (
     CostExportsResource,
@@ -27,7 +28,8 @@ from dagster_project.resources import (
     WarehouseResource,
 )
 
-ALL_ASSETS = [cost_exports, aml_inventory, cost_allocation, project_spend_monthly, findings, monthly_reports]
+ALL_ASSETS = [cost_exports, aml_inventory, cost_allocation, project_spend_monthly, findings, monthly_reports,
+              published_month]
 
 def default_resources(out_dir: str = "reports", exports: str | CostExportsResource = "reports/demo-tenant/exports",
                       inventory: str = "reports/demo-tenant/inventory", config: str | None = None) -> dict:

@@ -1,11 +1,26 @@
-"""The published DuckDB file and its Parquet mirror: one writer at a time, whole months at a time.
+"""The published DuckDB file and its Parquet mirror: one writer at a time, one month at a time.
+
+**Publication protocol.** A month is built in the `staging` schema of the same DuckDB file and
+published in one transaction, so a reader sees the month before or after, never a mix:
+
+1. Each asset of a month *stages* its output: it replaces its month in `staging.<table>` and
+   marks the part in `staging.staged_parts` (`stage_month`); the inventory stages whole tables
+   (`stage_inventory`); the packs are written into a registered folder under `<out>/.publish/`.
+2. In every writer connection, temporary views named like the public tables show the world as it
+   will be once the staged parts are published (published rows of other months, staged rows of
+   staged months). Assets read through these names, so attribution reads the staged line items,
+   the packs read the staged spend, and previous months come from what is published.
+3. `publish` moves every staged part of a month (and a staged inventory) into the public tables,
+   refreshes the next month's previous-month columns, writes the Parquet of every touched month
+   and records a journal of folder swaps — all inside one DuckDB transaction. After the commit
+   the journal is applied (staged folders renamed into place) and cleared.
+4. Any writer connection first applies a journal left by a killed process (roll forward) and
+   removes staged folders no journal or staged part refers to (roll back). A failure before the
+   commit therefore leaves the previous month exactly as it was; a kill after it completes the
+   month on the next run.
 
 Only one process may write a DuckDB file, so every writer takes an exclusive lock file next to it
 (`finops.duckdb.lock`); a Dagster backfill running months in parallel processes queues on it.
-
-A month is replaced atomically: its Parquet is written to a temporary folder first, the DuckDB
-rows are replaced in one transaction, and only then does the new Parquet folder take the place of
-the old one. A failure at any step leaves the previous month as it was.
 """
 
 from __future__ import annotations
@@ -16,7 +31,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -25,10 +40,12 @@ import polars as pl
 
 from dagster_project.sql import load_sql
 
-# Tables this project publishes and owns the DDL of (sql/schema/<table>.sql). Only these names
-# are ever formatted into SQL text, and only after this check.
+STAGING = "staging"
+# Tables whose DDL lives in sql/schema/<table>.sql or sql/costs/create_<table>.sql. Only these
+# names are ever formatted into SQL text, and only after `_checked`.
+COST_TABLES = ("cost_line_items", "cost_rejects")
 OWNED_TABLES = ("cost_allocation", "aml_resource_usage", "project_spend_monthly", "findings")
-MONTHLY_TABLES = ("cost_line_items", "cost_rejects", *OWNED_TABLES)
+MONTHLY_TABLES = (*COST_TABLES, *OWNED_TABLES)
 INVENTORY_TABLES = (
     "inventory_workspaces",
     "inventory_computes",
@@ -39,9 +56,14 @@ INVENTORY_TABLES = (
     "inventory_resource_groups",
     "inventory_subscriptions",
 )
-
+VIEWS = ("owner_spend_monthly", "cost_center_spend_monthly")
+REPORTS_PART = "reports"  # the staged part that is a folder (the month's packs), not a table
 
 PARQUET_COMPRESSION = "zstd"
+
+
+class PublicationError(RuntimeError):
+    """Publishing a month failed before its commit; the published month is unchanged."""
 
 
 def swap_directory(staging: Path, final: Path) -> Path:
@@ -50,6 +72,7 @@ def swap_directory(staging: Path, final: Path) -> Path:
     if final.exists():
         old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
         os.replace(final, old)
+    final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staging, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
@@ -68,6 +91,105 @@ def _checked(table: str) -> str:
     return table
 
 
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def catalog(con: duckdb.DuckDBPyConnection) -> str:
+    """The quoted name of the DuckDB file's catalog (temporary views shadow bare `main.` names)."""
+    return _quoted(con.execute("SELECT current_database()").fetchall()[0][0])
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT; on any error ROLLBACK, re-raising the original error.
+
+    A failed ROLLBACK (DuckDB already aborted the transaction, e.g. on a full disk) must not hide
+    the error that caused it, so its own error is dropped.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = $schema AND table_name = $name", {"schema": schema, "name": table},
+    ).fetchall()[0][0] > 0
+
+
+def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
+    return [row[0] for row in con.execute(f"DESCRIBE {qualified}").fetchall()]
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Run every DDL file with `schema` as the default schema (the public and the staging copy)."""
+    db = catalog(con)
+    con.execute(f"USE {db}.{_quoted(schema)}")
+    try:
+        con.execute(load_sql("costs/create_cost_line_items"))
+        con.execute(load_sql("costs/create_cost_rejects"))
+        for table in OWNED_TABLES:
+            con.execute(load_sql(f"schema/{table}"))
+    finally:
+        con.execute(f"USE {db}.main")
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the public tables and views, the staging schema, and the build views of this
+    connection (see the module docstring). Safe to call more than once; refreshes the views."""
+    db = catalog(con)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {db}.{STAGING}")
+    _create_tables(con, "main")
+    _create_tables(con, STAGING)
+    for view in VIEWS:
+        con.execute(load_sql(f"schema/{view}"))
+    for statement in ("create_staged_parts", "create_publication_journal"):
+        con.execute(load_sql(f"publication/{statement}"))
+    refresh_views(con)
+
+
+def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create this connection's temporary views over published ∪ staged rows."""
+    db = catalog(con)
+    for table in MONTHLY_TABLES:
+        # Both sides share the DDL, so their columns match by name.
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {table} AS "  # noqa: S608 (identifiers from fixed lists)
+            f"SELECT * FROM {db}.main.{table} WHERE billing_month NOT IN ("
+            f"SELECT billing_month FROM {db}.{STAGING}.staged_parts "
+            f"WHERE table_name = '{table}' AND billing_month IS NOT NULL) "
+            f"UNION ALL BY NAME SELECT * FROM {db}.{STAGING}.{table}")
+    for table in INVENTORY_TABLES:
+        if _table_exists(con, STAGING, table):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {db}.{STAGING}.{table}")  # noqa: S608
+        else:
+            con.execute(f"DROP VIEW IF EXISTS temp.main.{table}")
+    # The published views read the public names, so they follow the build views too.
+    for view in VIEWS:
+        sql = load_sql(f"schema/{view}").replace("CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE TEMP VIEW")
+        con.execute(sql)
+
+
+@dataclass
+class Publication:
+    """What `publish` made visible: rows per table of the month, and the months it touched."""
+
+    month: date | None
+    tables: dict[str, int] = field(default_factory=dict)
+    inventory: dict[str, int] = field(default_factory=dict)
+    reports: bool = False
+    refreshed_months: list[date] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Warehouse:
     """Where outputs go: `<out>/finops.duckdb` and `<out>/parquet/<table>/…`."""
@@ -84,9 +206,15 @@ class Warehouse:
     def parquet_root(self) -> Path:
         return self.out_dir / "parquet"
 
+    @property
+    def publish_root(self) -> Path:
+        """Staged folders (Parquet, packs) wait here, on the same file system as their targets."""
+        return self.out_dir / ".publish"
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the DuckDB file; writers hold an exclusive lock for its lifetime."""
+        """A connection to the DuckDB file; writers hold an exclusive lock for its lifetime and
+        see the build views; a writer first completes or discards an interrupted publication."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         lock_path = self.database_path.with_suffix(".duckdb.lock")
         with open(lock_path, "a+") as lock:
@@ -97,135 +225,244 @@ class Warehouse:
                 config = {"memory_limit": self.memory_limit, "preserve_insertion_order": "false"}
                 if self.threads:
                     config["threads"] = str(self.threads)
-                temp_dir = self.out_dir / ".duckdb_tmp"
-                config["temp_directory"] = str(temp_dir)
+                config["temp_directory"] = str(self.out_dir / ".duckdb_tmp")
                 con = duckdb.connect(str(self.database_path), read_only=read_only, config=config)
                 try:
                     if not read_only:
-                        ensure_schema(con)
+                        prepare(con)
+                        self.recover(con)
                     yield con
                 finally:
                     con.close()
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    # -- Parquet -------------------------------------------------------------------------------
+    # -- staging -------------------------------------------------------------------------------
+
+    def clear_month(self, con: duckdb.DuckDBPyConnection, month: date) -> None:
+        """Forget everything staged for `month` (a new build of it starts)."""
+        folders = [row[0] for row in con.execute(load_sql("publication/staged_folders_of_month"),
+                                                  {"month": month}).fetchall()]
+        with transaction(con):
+            for table in MONTHLY_TABLES:
+                con.execute(f"DELETE FROM {STAGING}.{table} WHERE billing_month = $month", {"month": month})  # noqa: S608
+            con.execute(load_sql("publication/delete_staged_parts_of_month"), {"month": month})
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def stage_month(self, con: duckdb.DuckDBPyConnection, month: date, sources: dict[str, str]) -> dict[str, int]:
+        """Replace `month` in each staging table (key) by the rows of a relation (value), at once."""
+        with transaction(con):
+            counts = {table: stage_rows(con, table, month, relation) for table, relation in sources.items()}
+        return counts
+
+    def stage_inventory(self, con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
+        """Stage whole inventory tables; the next published month publishes them with it."""
+        with transaction(con):
+            counts = {}
+            for table, frame in frames.items():
+                counts[table] = replace_table_from_frame(con, table, frame, schema=STAGING)
+                mark_staged(con, None, table)
+        refresh_views(con)
+        return counts
+
+    def stage_folder(self, con: duckdb.DuckDBPyConnection, month: date) -> Path:
+        """A new empty folder for the month's packs, registered so publication swaps it in."""
+        folder = self.publish_root / f"reports-{month:%Y-%m}-{uuid.uuid4().hex[:8]}"
+        folder.mkdir(parents=True)
+        previous = [row[0] for row in con.execute(load_sql("publication/staged_folders_of_month"),
+                                                   {"month": month}).fetchall()]
+        with transaction(con):
+            mark_staged(con, month, REPORTS_PART, str(folder))
+        for old in previous:
+            shutil.rmtree(old, ignore_errors=True)
+        return folder
+
+    def staged_parts(self, con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
+        return [row[0] for row in con.execute(load_sql("publication/staged_parts_of_month"),
+                                              {"month": month}).fetchall()]
+
+    # -- publication ---------------------------------------------------------------------------
 
     def month_parquet_dir(self, table: str, month: date) -> Path:
         return self.parquet_root / _checked(table) / f"billing_month={month.isoformat()}"
 
-    def stage_parquet(self, relation: duckdb.DuckDBPyRelation, table: str, month: date | None) -> Path:
-        """Write a relation to a temporary folder beside its final place; `publish_parquet` swaps it in."""
-        final = self.month_parquet_dir(table, month) if month else self.parquet_root / _checked(table)
-        staging = final.parent / f".staging-{final.name}-{uuid.uuid4().hex[:8]}"
-        staging.mkdir(parents=True, exist_ok=True)
+    def table_parquet_dir(self, table: str) -> Path:
+        return self.parquet_root / _checked(table)
+
+    def publish(self, con: duckdb.DuckDBPyConnection, month: date | None,
+                month_folder: Callable[[date], Path] | None = None) -> Publication:
+        """Make everything staged for `month` (and a staged inventory) public in one transaction.
+
+        `month` None publishes a staged inventory alone. `month_folder(month)` is where the
+        month's packs go (the staged `reports` part), when there are any.
+        """
+        db = catalog(con)
+        parts = con.execute(load_sql("publication/staged_parts_for_publication"), {"month": month}).fetchall()
+        publication = Publication(month=month)
+        staged_dirs: list[tuple[Path, Path]] = []  # (staged, final)
+        try:
+            with transaction(con):
+                for table_name, part_month, folder in parts:
+                    if table_name == REPORTS_PART:
+                        if month_folder is None:
+                            raise PublicationError(f"{month:%Y-%m}: packs are staged but no reports folder was given")
+                        staged_dirs.append((Path(folder), month_folder(part_month)))
+                        publication.reports = True
+                    elif part_month is None:
+                        table = _checked(table_name)
+                        con.execute(f"CREATE OR REPLACE TABLE {db}.main.{table} AS SELECT * FROM {db}.{STAGING}.{table}")  # noqa: S608
+                        con.execute(f"DROP TABLE {db}.{STAGING}.{table}")
+                        publication.inventory[table] = self._count(con, f"{db}.main.{table}")
+                    else:
+                        table = _checked(table_name)
+                        publication.tables[table] = self._move_month(con, db, table, part_month)
+                con.execute(load_sql("publication/delete_staged_parts_for_publication"), {"month": month})
+                refresh_views(con)
+                if month is not None and "cost_allocation" in publication.tables:
+                    following = self._refresh_following_month(con, db, month)
+                    if following is not None:
+                        publication.refreshed_months.append(following)
+                # Parquet of every touched month, written from the transaction's own view.
+                for table in publication.tables:
+                    staged_dirs.append((self._write_parquet(con, f"{db}.main.{table}", month),
+                                        self.month_parquet_dir(table, month)))
+                for table in publication.inventory:
+                    staged_dirs.append((self._write_parquet(con, f"{db}.main.{table}", None),
+                                        self.table_parquet_dir(table)))
+                for refreshed in publication.refreshed_months:
+                    staged_dirs.append((self._write_parquet(con, f"{db}.main.project_spend_monthly", refreshed),
+                                        self.month_parquet_dir("project_spend_monthly", refreshed)))
+                for staged, final in staged_dirs:
+                    con.execute(load_sql("publication/insert_journal_entry"),
+                                {"staged": str(staged), "final": str(final)})
+        except BaseException:
+            for staged, _final in staged_dirs:
+                if staged.name.startswith("parquet-"):
+                    shutil.rmtree(staged, ignore_errors=True)
+            refresh_views(con)
+            raise
+        self.apply_journal(con)
+        return publication
+
+    def _move_month(self, con: duckdb.DuckDBPyConnection, db: str, table: str, month: date) -> int:
+        columns = ", ".join(f'"{c}"' for c in _columns(con, f"{db}.main.{table}"))
+        params = {"month": month}
+        con.execute(f"DELETE FROM {db}.main.{table} WHERE billing_month = $month", params)  # noqa: S608
+        con.execute(f"INSERT INTO {db}.main.{table} ({columns}) SELECT {columns} FROM {db}.{STAGING}.{table} "  # noqa: S608
+                    "WHERE billing_month = $month", params)
+        con.execute(f"DELETE FROM {db}.{STAGING}.{table} WHERE billing_month = $month", params)  # noqa: S608
+        return con.execute(f"SELECT count(*) FROM {db}.main.{table} WHERE billing_month = $month",  # noqa: S608
+                           params).fetchall()[0][0]
+
+    def _refresh_following_month(self, con: duckdb.DuckDBPyConnection, db: str, month: date) -> date | None:
+        """Refresh the next published month's previous-month columns, which read `month`."""
+        following = next_month(month)
+        if con.execute(f"SELECT count(*) FROM {db}.main.project_spend_monthly WHERE billing_month = $month",  # noqa: S608
+                       {"month": following}).fetchall()[0][0] == 0:
+            return None
+        con.execute(load_sql("publication/refresh_following_month_spend").replace("{{db}}", db),
+                    {"month": month, "following": following})
+        return following
+
+    @staticmethod
+    def _count(con: duckdb.DuckDBPyConnection, qualified: str) -> int:
+        return con.execute(f"SELECT count(*) FROM {qualified}").fetchall()[0][0]  # noqa: S608
+
+    def _write_parquet(self, con: duckdb.DuckDBPyConnection, qualified: str, month: date | None) -> Path:
+        staging = self.publish_root / f"parquet-{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        if month is None:
+            relation = con.sql(f"SELECT * FROM {qualified}")  # noqa: S608 (identifier from a fixed list)
+        else:
+            relation = con.sql(f"SELECT * FROM {qualified} WHERE billing_month = $month",  # noqa: S608
+                               params={"month": month})
         # zstd: about 5x smaller than the default snappy on cost rows, and no slower to write.
         relation.write_parquet(str(staging / "data.parquet"), compression=PARQUET_COMPRESSION)
         return staging
 
-    def publish_parquet(self, staging: Path, table: str, month: date | None) -> Path:
-        final = self.month_parquet_dir(table, month) if month else self.parquet_root / _checked(table)
-        return swap_directory(staging, final)
+    def apply_journal(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Swap every journalled staged folder into place (idempotent), then clear the journal."""
+        entries = con.execute(load_sql("publication/journal_entries")).fetchall()
+        for staged, final in entries:
+            staged_path, final_path = Path(staged), Path(final)
+            if staged_path.exists():
+                swap_directory(staged_path, final_path)
+        if entries:
+            con.execute(load_sql("publication/clear_journal"))
+        return len(entries)
 
-    def discard_staging(self, staging: Path) -> None:
-        shutil.rmtree(staging, ignore_errors=True)
+    def recover(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Finish a publication whose process died after its commit; drop orphaned staged folders."""
+        self.apply_journal(con)
+        if not self.publish_root.is_dir():
+            return
+        referenced = {row[0] for row in con.execute(load_sql("publication/staged_folders")).fetchall()}
+        for entry in self.publish_root.iterdir():
+            if str(entry) not in referenced:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+        for table_dir in (self.parquet_root.iterdir() if self.parquet_root.is_dir() else []):
+            for old in table_dir.glob(".old-*"):
+                shutil.rmtree(old, ignore_errors=True)
+
+    # -- conveniences for callers that publish at once (tests, tools) --------------------------
 
     def publish_month(self, con: duckdb.DuckDBPyConnection, month: date, sources: dict[str, str]) -> dict[str, int]:
-        """Replace `month` in each table (key) by the rows of a staged relation (value), all or nothing.
-
-        Parquet is written to staging folders first; the DuckDB rows of every table are replaced in
-        one transaction; only after the commit do the new Parquet folders replace the old ones.
-        """
-        staged: dict[str, Path] = {}
-        try:
-            for table, relation in sources.items():
-                staged[table] = self.stage_parquet(con.sql(f"SELECT * FROM {_identifier(relation)}"), table, month)  # noqa: S608 (identifier from a fixed list)
-        except BaseException:
-            self._discard(staged)
-            raise
-        return self._replace_then_swap(
-            con, staged, month, lambda: {t: replace_month(con, t, month, r) for t, r in sources.items()})
-
-    def mirror_month(self, con: duckdb.DuckDBPyConnection, month: date, tables: list[str]) -> None:
-        """Rewrite the Parquet mirror of `month` for tables already replaced in DuckDB."""
-        staged = {table: self.stage_parquet(month_relation(con, table, month), table, month) for table in tables}
-        for table, path in staged.items():
-            self.publish_parquet(path, table, month)
+        """Stage the relations for `month` and publish the month right away."""
+        self.stage_month(con, month, sources)
+        return self.publish(con, month).tables
 
     def publish_snapshot_tables(self, con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
-        """Replace whole snapshot tables (the inventory) from Polars frames, all or nothing."""
-        staged: dict[str, Path] = {}
-        try:
-            for table, frame in frames.items():
-                staging = self.parquet_root / f".staging-{_checked(table)}-{uuid.uuid4().hex[:8]}"
-                staging.mkdir(parents=True, exist_ok=True)
-                frame.write_parquet(staging / "data.parquet", compression=PARQUET_COMPRESSION)
-                staged[table] = staging
-        except BaseException:
-            self._discard(staged)
-            raise
-        return self._replace_then_swap(
-            con, staged, None, lambda: {t: replace_table_from_frame(con, t, f) for t, f in frames.items()})
-
-    def _discard(self, staged: dict[str, Path]) -> None:
-        for path in staged.values():
-            self.discard_staging(path)
-
-    def _replace_then_swap(self, con: duckdb.DuckDBPyConnection, staged: dict[str, Path], month: date | None,
-                           replace: Callable[[], dict[str, int]]) -> dict[str, int]:
-        """Run `replace` in one transaction; on commit swap the staged Parquet in, else discard it."""
-        try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                counts = replace()
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        except BaseException:
-            self._discard(staged)
-            raise
-        for table, path in staged.items():
-            self.publish_parquet(path, table, month)
+        """Stage whole inventory tables and publish them right away (no month)."""
+        counts = self.stage_inventory(con, frames)
+        self.publish_inventory(con)
         return counts
 
-
-VIEWS = ("owner_spend_monthly", "cost_center_spend_monthly")
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables and views this project owns when missing (ingestion creates the cost tables)."""
-    for table in OWNED_TABLES:
-        con.execute(load_sql(f"schema/{table}"))
-    for view in VIEWS:
-        con.execute(load_sql(f"schema/{view}"))
+    def publish_inventory(self, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        """Publish a staged inventory on its own (no month staged with it)."""
+        return self.publish(con, None).inventory
 
 
-def replace_month(con: duckdb.DuckDBPyConnection, table: str, month: date, relation_name: str) -> int:
-    """Replace `table`'s rows of `month` by those of a relation/view, inside the caller's transaction."""
+def stage_rows(con: duckdb.DuckDBPyConnection, table: str, month: date, relation_name: str) -> int:
+    """Replace `table`'s staged rows of `month` by a relation's, inside the caller's transaction."""
     table = _checked(table)
     relation_name = _identifier(relation_name)
-    columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
-    column_list = ", ".join(f'"{c}"' for c in columns)
-    con.execute(f"DELETE FROM {table} WHERE billing_month = $month", {"month": month})  # noqa: S608 (identifier from a fixed list)
-    con.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {relation_name}")  # noqa: S608 (identifier from a fixed list)
-    return con.execute(f"SELECT count(*) FROM {table} WHERE billing_month = $month", {"month": month}).fetchall()[0][0]  # noqa: S608 (identifier from a fixed list)
+    columns = ", ".join(f'"{c}"' for c in _columns(con, f"{STAGING}.{table}"))
+    params = {"month": month}
+    con.execute(f"DELETE FROM {STAGING}.{table} WHERE billing_month = $month", params)  # noqa: S608
+    con.execute(f"INSERT INTO {STAGING}.{table} ({columns}) SELECT {columns} FROM {relation_name}")  # noqa: S608
+    mark_staged(con, month, table)
+    return con.execute(f"SELECT count(*) FROM {STAGING}.{table} WHERE billing_month = $month",  # noqa: S608
+                       params).fetchall()[0][0]
 
 
-def replace_table_from_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
-    """Replace a snapshot table (inventory) with a Polars frame, keeping the frame's schema."""
+def mark_staged(con: duckdb.DuckDBPyConnection, month: date | None, table: str, folder: str | None = None) -> None:
+    """Record that `table`'s rows of `month` (None: the whole table) are staged, inside the
+    caller's transaction."""
+    con.execute(load_sql("publication/delete_staged_part"), {"month": month, "table_name": table})
+    con.execute(load_sql("publication/mark_staged_part"), {"month": month, "table_name": table, "folder": folder})
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def replace_table_from_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
+                             schema: str = STAGING) -> int:
+    """Replace a whole snapshot table (inventory) of `schema` with a Polars frame, keeping its schema."""
     table = _checked(table)
+    schema = _identifier(schema)
     view = f"_frame_{uuid.uuid4().hex[:8]}"
     con.register(view, frame)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {view}")  # noqa: S608 (identifier from a fixed list)
+        con.execute(f"CREATE OR REPLACE TABLE {catalog(con)}.{schema}.{table} AS SELECT * FROM {view}")  # noqa: S608
     finally:
         con.unregister(view)
     return frame.height
 
 
 def stage_frame(con: duckdb.DuckDBPyConnection, relation_name: str, frame: pl.DataFrame) -> None:
-    """Copy a Polars frame into a temporary table, ready for `Warehouse.publish_month`."""
+    """Copy a Polars frame into a temporary table, ready for `Warehouse.stage_month`."""
     relation_name = _identifier(relation_name)
     view = f"_frame_{uuid.uuid4().hex[:8]}"
     con.register(view, frame)

@@ -19,7 +19,7 @@ from dagster_project.attribution.allocate import (
 from dagster_project.config import parse_config
 from dagster_project.costs.load import ensure_tables
 from dagster_project.inventory.tables import TABLE_SCHEMAS
-from dagster_project.warehouse import Warehouse
+from dagster_project.warehouse import Warehouse, mark_staged
 
 MONTH = date(2026, 10, 1)
 SUB = "00000000-0000-0000-0000-0000000000aa"
@@ -69,9 +69,11 @@ def allocate(tmp_path: Path, lines: list[dict], computes=(), jobs=(), ws_tags=No
         frame = pl.DataFrame(lines)
         con.register("lines", frame)
         columns = [r[0] for r in con.execute("DESCRIBE cost_line_items").fetchall()]
-        con.execute(f"INSERT INTO cost_line_items BY NAME SELECT {', '.join(c for c in columns if c in frame.columns)} "  # noqa: S608 (identifier from a fixed list)
+        # Staged as ingestion stages a month: attribution reads the build view over it.
+        con.execute(f"INSERT INTO staging.cost_line_items BY NAME SELECT {', '.join(c for c in columns if c in frame.columns)} "  # noqa: S608 (identifier from a fixed list)
                     "FROM lines")
         con.unregister("lines")
+        mark_staged(con, MONTH, "cost_line_items")
         warehouse.publish_snapshot_tables(con, {
             "inventory_workspaces": _frame("inventory_workspaces", [{
                 "workspace_id": WS, "workspace_id_original": WS, "subscription_id": SUB, "resource_group": "rg-ml",

@@ -36,7 +36,10 @@ PUBLISHED_V1 = [
     "service_name", "sub_account_id", "resource_group", "region", "meter_category", "charge_description",
     "consumed_quantity", "consumed_unit", "tags", "additional_info", "source_schema", "source_file", "source_row",
 ]
-PUBLISHED = [*PUBLISHED_V1, "repairs"]  # version 1.1 appended `repairs` at the end
+PUBLISHED_V1_1 = [*PUBLISHED_V1, "repairs"]  # version 1.1 appended `repairs` at the end
+# version 1.2 appended the meter, the commitment discount and the allocation rule name
+PUBLISHED = [*PUBLISHED_V1_1, "sku_meter", "commitment_discount_id", "commitment_discount_name",
+             "commitment_discount_type", "commitment_discount_status", "cost_allocation_rule_name"]
 
 
 def q(value: str) -> Decimal:

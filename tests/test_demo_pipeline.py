@@ -22,7 +22,8 @@ CONTRACT_COLUMNS = {
         "billing_currency", "charge_category", "charge_class", "resource_id", "resource_name", "resource_type",
         "service_name", "sub_account_id", "resource_group", "region", "meter_category", "charge_description",
         "consumed_quantity", "consumed_unit", "tags", "additional_info", "source_schema", "source_file",
-        "source_row", "repairs"],
+        "source_row", "repairs", "sku_meter", "commitment_discount_id", "commitment_discount_name",
+        "commitment_discount_type", "commitment_discount_status", "cost_allocation_rule_name"],
     "cost_allocation": [
         "billing_month", "billing_currency", "resource_id", "workspace_id", "aml_kind", "aml_name", "project",
         "owner", "cost_center", "allocation_method", "allocation_rule", "effective_cost", "billed_cost"],

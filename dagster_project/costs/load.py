@@ -36,6 +36,7 @@ import duckdb
 from dagster_project.costs.discovery import ExportBlob, ExportRun, materialize_run
 from dagster_project.costs.schemas import SchemaInfo, UnknownSchemaError, detect_schema, read_header
 from dagster_project.sql import load_sql
+from dagster_project.warehouse import mark_staged, transaction
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 
@@ -45,12 +46,15 @@ FOCUS_STUB_COLUMNS = (
     "ChargeCategory", "ChargeClass", "ResourceId", "ResourceName", "ResourceType", "ServiceName",
     "SubAccountId", "x_ResourceGroupName", "RegionId", "RegionName", "x_SkuMeterCategory",
     "ChargeDescription", "ConsumedQuantity", "ConsumedUnit", "Tags", "x_SkuDetails", "SkuPriceDetails",
+    "x_SkuMeterName", "SkuMeter", "CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountType",
+    "CommitmentDiscountStatus", "x_CostAllocationRuleName",
 )
 EA_STUB_COLUMNS = (
     "CostInBillingCurrency", "Cost", "ChargeType", "PricingModel", "PayGPrice", "Quantity",
     "BillingCurrencyCode", "BillingCurrency", "Date", "ResourceId", "ResourceName", "MeterCategory",
     "SubscriptionId", "SubscriptionGuid", "ResourceGroup", "ResourceLocation", "ProductName", "Product",
     "UnitOfMeasure", "Tags", "AdditionalInfo", "ResourceGroupName",
+    "MeterName", "benefitId", "ReservationId", "benefitName", "ReservationName", "CostAllocationRuleName",
 )
 _MACROS = ("macro_cost_decimal", "macro_cost_timestamp", "macro_cost_tags",
            "macro_cost_json", "macro_cost_scientific", "macro_cost_long_decimal")
@@ -107,9 +111,10 @@ class LoadResult:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `cost_line_items` and `cost_rejects` when missing."""
-    con.execute(load_sql("costs/create_cost_line_items"))
-    con.execute(load_sql("costs/create_cost_rejects"))
+    """Create the public and staging tables and this connection's build views when missing."""
+    from dagster_project.warehouse import prepare
+
+    prepare(con)
 
 
 @dataclass(frozen=True)
@@ -246,11 +251,13 @@ def _clean(message: str, group: list[_File]) -> str:
 
 def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: date,
                memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> LoadResult:
-    """Replace `month` in `cost_line_items` / `cost_rejects` with the rows of `runs`.
+    """Stage `month` of `cost_line_items` / `cost_rejects` from the rows of `runs`.
 
-    `runs` are the newest complete runs of the month (`discovery.runs_for_month`). Everything
-    happens in one transaction; on any error the tables are left untouched and a
-    `CostLoadError` names the file. `memory_limit` caps DuckDB while loading (None: unchanged).
+    The rows go to the `staging` schema (see `dagster_project.warehouse`): readers of the public
+    tables see them only once the month is published. `runs` are the newest complete runs of the
+    month (`discovery.runs_for_month`). Everything happens in one transaction; on any error the
+    staged month is left as it was and a `CostLoadError` names the file. `memory_limit` caps
+    DuckDB while loading (None: unchanged).
     """
     month = month.replace(day=1)
     runs = [materialize_run(r) for r in runs]  # remote sources: download the loaded runs only
@@ -270,8 +277,7 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
         for macro in _MACROS:
             con.execute(load_sql(f"costs/{macro}"))
         con.execute(load_sql("costs/create_cost_reject_raw"))
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(load_sql("costs/delete_cost_line_items_month"), {"month": month})
             con.execute(load_sql("costs/delete_cost_rejects_month"), {"month": month})
             for (family, name, fmt, basis), group in sorted(groups.items()):
@@ -306,10 +312,8 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
             con.execute(load_sql("costs/insert_cost_rejects"), {"month": month})
             con.execute(load_sql("costs/delete_cost_line_items_rejected"), {"month": month})
             con.execute("DROP TABLE IF EXISTS cost_reject_raw")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            for table in ("cost_line_items", "cost_rejects"):
+                mark_staged(con, month, table)
     result.blobs.extend(empty)
     result.blobs.sort(key=lambda b: b.source_file)
     result.rows_rejected = sum(b.rows_rejected for b in result.blobs)

@@ -65,19 +65,28 @@ def _write(root: Path, views: FinanceViews, con: duckdb.DuckDBPyConnection, mont
     return {"sheets": sheets, "rows": rows, "packs": packs, "findings": findings.height}
 
 
-def write_month_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, month: date) -> ReportPaths:
-    """Read the month's views from the warehouse `con` and write both packs under
-    `<out_dir>/reports/<YYYY-MM>/` (`finance/` and `engineers/<owner>/`), replacing the old ones."""
+def write_month_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, month: date,
+                        staging: Path | None = None) -> ReportPaths:
+    """Read the month's views from the warehouse `con` and write both packs for
+    `<out_dir>/reports/<YYYY-MM>/` (`finance/` and `engineers/<owner>/`).
+
+    With `staging` (an empty folder the warehouse registered), the packs are written there and the
+    month's publication puts them in place; without, they replace the old ones right away. The
+    returned paths are the final ones either way."""
     final = month_reports_dir(out_dir, month)
     final.parent.mkdir(parents=True, exist_ok=True)
     views = read_finance_views(con, month)
-    staging = final.parent / f".staging-{final.name}-{uuid.uuid4().hex[:8]}"
+    publish_now = staging is None
+    if staging is None:
+        staging = final.parent / f".staging-{final.name}-{uuid.uuid4().hex[:8]}"
     try:
         written = _write(staging, views, con, month)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if publish_now:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
-    swap_directory(staging, final)
+    if publish_now:
+        swap_directory(staging, final)
 
     engineers = final / "engineers"
     savings: dict[str, Decimal] = {}

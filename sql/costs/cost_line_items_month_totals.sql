@@ -1,10 +1,10 @@
--- Totals of one published month per currency: what the reconciliation check compares.
+-- Totals of one staged month per currency: what the load reports and the reconciliation compares.
 SELECT
     billing_currency,
     count(*) AS line_items,
     sum(billed_cost) AS billed_cost,
     sum(effective_cost) AS effective_cost
-FROM cost_line_items
+FROM staging.cost_line_items
 WHERE billing_month = $month
 GROUP BY billing_currency
 ORDER BY billing_currency

@@ -4,6 +4,6 @@ SELECT
     source_file,
     count(*) AS rows_read,
     count(*) FILTER (WHERE starts_with(repairs, '!')) AS rows_rejected
-FROM cost_line_items
+FROM staging.cost_line_items
 WHERE billing_month = $month AND list_contains($relatives, source_file)
 GROUP BY source_file

@@ -27,5 +27,14 @@ CREATE TABLE IF NOT EXISTS cost_line_items (
     source_file         VARCHAR NOT NULL,
     source_row          BIGINT NOT NULL,
     -- version 1.1: the repairs applied to the row, comma-separated codes ('' when none).
-    repairs             VARCHAR NOT NULL DEFAULT ''
+    repairs             VARCHAR NOT NULL DEFAULT '',
+    -- version 1.2: the meter name, the commitment discount (reservation / savings plan) the row
+    -- belongs to and its status (Used, Unused; null for a purchase or an on-demand row), and the
+    -- Cost Management allocation rule that moved the row, all as delivered.
+    sku_meter                  VARCHAR,
+    commitment_discount_id     VARCHAR,
+    commitment_discount_name   VARCHAR,
+    commitment_discount_type   VARCHAR,
+    commitment_discount_status VARCHAR,
+    cost_allocation_rule_name  VARCHAR
 )

@@ -1,2 +1,2 @@
 -- Drop the rows of billing month $month marked for rejection once cost_rejects holds them.
-DELETE FROM cost_line_items WHERE billing_month = $month AND starts_with(repairs, '!')
+DELETE FROM staging.cost_line_items WHERE billing_month = $month AND starts_with(repairs, '!')

@@ -6,7 +6,7 @@
 -- so no reader ever sees one. source_file is the path relative to the export root: $paths[i]
 -- (what DuckDB read) maps to $relatives[i]. CSV rows carry no ordinal yet (source_row 0 until
 -- number_cost_line_items_rows); Parquet rows carry the reader's file_row_number.
-INSERT INTO cost_line_items
+INSERT INTO staging.cost_line_items
 WITH typed AS (
     {{typed}}
 )
@@ -36,5 +36,11 @@ SELECT
     $source_schema AS source_schema,
     list_extract($relatives, list_position($paths, _source_path)) AS source_file,
     coalesce(_ordinal, 0) AS source_row,
-    CASE WHEN p_reason IS NULL THEN p_repairs ELSE '!' || p_reason END AS repairs
+    CASE WHEN p_reason IS NULL THEN p_repairs ELSE '!' || p_reason END AS repairs,
+    p_sku_meter AS sku_meter,
+    p_commitment_discount_id AS commitment_discount_id,
+    p_commitment_discount_name AS commitment_discount_name,
+    p_commitment_discount_type AS commitment_discount_type,
+    p_commitment_discount_status AS commitment_discount_status,
+    p_cost_allocation_rule_name AS cost_allocation_rule_name
 FROM typed

@@ -31,10 +31,17 @@ v AS (
         nullif(UnitOfMeasure, 'NULL') AS UnitOfMeasure,
         nullif(Tags, 'NULL') AS Tags,
         nullif(AdditionalInfo, 'NULL') AS AdditionalInfo,
+        -- version 1.2: the meter, the reservation / savings plan (benefit* in later vintages) and
+        -- the Cost Management allocation rule, as delivered.
+        nullif(MeterName, 'NULL') AS MeterName,
+        nullif(coalesce(benefitId, ReservationId), 'NULL') AS CommitmentId,
+        nullif(coalesce(benefitName, ReservationName), 'NULL') AS CommitmentName,
+        nullif(CostAllocationRuleName, 'NULL') AS CostAllocationRuleName,
         coalesce('NULL' IN (CostInBillingCurrency, Cost, ChargeType, PricingModel, PayGPrice, Quantity,
             BillingCurrencyCode, BillingCurrency, Date, ResourceId, ResourceName, MeterCategory,
             SubscriptionId, SubscriptionGuid, ResourceGroup, ResourceGroupName, ResourceLocation,
-            ProductName, Product, UnitOfMeasure, Tags, AdditionalInfo), false) AS r_null
+            ProductName, Product, UnitOfMeasure, Tags, AdditionalInfo, MeterName, benefitId,
+            ReservationId, benefitName, ReservationName, CostAllocationRuleName), false) AS r_null
     FROM src
 ),
 -- Ids lowercased once: published lowercase, and compared with the text as read to record the
@@ -90,6 +97,25 @@ SELECT
     UnitOfMeasure AS p_consumed_unit,
     cost_tags(Tags) AS p_tags,
     cost_json(AdditionalInfo) AS p_additional_info,
+    MeterName AS p_sku_meter,
+    -- A commitment row: usage it covered, its unused hours, or its purchase / refund.
+    CASE
+        WHEN PricingModel IN ('Reservation', 'SavingsPlan')
+            OR ChargeType IN ('UnusedReservation', 'UnusedSavingsPlan') THEN CommitmentId
+    END AS p_commitment_discount_id,
+    CASE
+        WHEN PricingModel IN ('Reservation', 'SavingsPlan')
+            OR ChargeType IN ('UnusedReservation', 'UnusedSavingsPlan') THEN CommitmentName
+    END AS p_commitment_discount_name,
+    CASE
+        WHEN PricingModel = 'Reservation' OR ChargeType = 'UnusedReservation' THEN 'Reservation'
+        WHEN PricingModel = 'SavingsPlan' OR ChargeType = 'UnusedSavingsPlan' THEN 'Savings Plan'
+    END AS p_commitment_discount_type,
+    CASE
+        WHEN ChargeType IN ('UnusedReservation', 'UnusedSavingsPlan') THEN 'Unused'
+        WHEN ChargeType = 'Usage' AND PricingModel IN ('Reservation', 'SavingsPlan') THEN 'Used'
+    END AS p_commitment_discount_status,
+    CostAllocationRuleName AS p_cost_allocation_rule_name,
     concat_ws(',',
         CASE WHEN NOT starts_with(Tags, '{') AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> ''
             THEN 'tags_braces' END,

@@ -34,10 +34,20 @@ v AS (
         nullif(ConsumedUnit, 'NULL') AS ConsumedUnit,
         nullif(Tags, 'NULL') AS Tags,
         nullif(coalesce(x_SkuDetails, SkuPriceDetails), 'NULL') AS SkuDetails,
+        -- version 1.2: the meter (1.0 x_SkuMeterName, 1.2 SkuMeter), the commitment discount and
+        -- the Cost Management allocation rule, as delivered.
+        nullif(coalesce(x_SkuMeterName, SkuMeter), 'NULL') AS SkuMeterName,
+        nullif(CommitmentDiscountId, 'NULL') AS CommitmentDiscountId,
+        nullif(CommitmentDiscountName, 'NULL') AS CommitmentDiscountName,
+        nullif(CommitmentDiscountType, 'NULL') AS CommitmentDiscountType,
+        nullif(CommitmentDiscountStatus, 'NULL') AS CommitmentDiscountStatus,
+        nullif(x_CostAllocationRuleName, 'NULL') AS x_CostAllocationRuleName,
         coalesce('NULL' IN (BilledCost, EffectiveCost, ListCost, BillingCurrency, ChargePeriodStart,
             ChargePeriodEnd, ChargeCategory, ChargeClass, ResourceId, ResourceName, ResourceType,
             ServiceName, SubAccountId, x_ResourceGroupName, RegionId, RegionName, x_SkuMeterCategory,
-            ChargeDescription, ConsumedQuantity, ConsumedUnit, Tags, x_SkuDetails, SkuPriceDetails),
+            ChargeDescription, ConsumedQuantity, ConsumedUnit, Tags, x_SkuDetails, SkuPriceDetails,
+            x_SkuMeterName, SkuMeter, CommitmentDiscountId, CommitmentDiscountName,
+            CommitmentDiscountType, CommitmentDiscountStatus, x_CostAllocationRuleName),
             false) AS r_null
     FROM src
 ),
@@ -84,6 +94,12 @@ SELECT
     ConsumedUnit AS p_consumed_unit,
     cost_tags(Tags) AS p_tags,
     cost_json(SkuDetails) AS p_additional_info,
+    SkuMeterName AS p_sku_meter,
+    CommitmentDiscountId AS p_commitment_discount_id,
+    CommitmentDiscountName AS p_commitment_discount_name,
+    CommitmentDiscountType AS p_commitment_discount_type,
+    CommitmentDiscountStatus AS p_commitment_discount_status,
+    x_CostAllocationRuleName AS p_cost_allocation_rule_name,
     concat_ws(',',
         CASE WHEN NOT starts_with(Tags, '{') AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> ''
             THEN 'tags_braces' END,

@@ -1,0 +1,1 @@
+INSERT INTO staging.publication_journal (staged, final) VALUES ($staged, $final)

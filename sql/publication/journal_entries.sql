@@ -1,0 +1,1 @@
+SELECT staged, final FROM staging.publication_journal ORDER BY final

@@ -1,0 +1,1 @@
+INSERT INTO staging.staged_parts (billing_month, table_name, folder) VALUES ($month, $table_name, $folder)

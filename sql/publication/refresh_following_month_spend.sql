@@ -1,0 +1,34 @@
+-- Inside a publication of $month: the next month's previous-month columns, re-read from the
+-- just-replaced allocation of $month (so re-running one month never leaves the next one stale).
+-- Same rule as month_project_spend: change in % of |previous|, NULL without a previous amount.
+-- {{db}} is the file's own catalog (temporary build views shadow the bare public names).
+UPDATE {{db}}.main.project_spend_monthly AS spend
+SET
+    previous_effective_cost = refreshed.previous_effective_cost,
+    change_pct = refreshed.change_pct
+FROM (
+    SELECT
+        this_month.billing_currency,
+        this_month.project,
+        CAST(previous_month.effective_cost AS DECIMAL(38, 10)) AS previous_effective_cost,
+        CASE
+            WHEN previous_month.effective_cost IS NULL OR previous_month.effective_cost = 0 THEN NULL
+            ELSE CAST(round(
+                (this_month.effective_cost - previous_month.effective_cost)
+                * 100 / abs(previous_month.effective_cost), 2
+            ) AS DECIMAL(18, 2))
+        END AS change_pct
+    FROM {{db}}.main.project_spend_monthly AS this_month
+    LEFT JOIN (
+        SELECT billing_currency, project, sum(effective_cost) AS effective_cost
+        FROM {{db}}.main.cost_allocation
+        WHERE billing_month = $month
+        GROUP BY ALL
+    ) AS previous_month
+        ON this_month.billing_currency = previous_month.billing_currency
+        AND this_month.project = previous_month.project
+    WHERE this_month.billing_month = $following
+) AS refreshed
+WHERE spend.billing_month = $following
+    AND spend.billing_currency = refreshed.billing_currency
+    AND spend.project = refreshed.project

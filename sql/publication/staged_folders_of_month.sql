@@ -1,0 +1,1 @@
+SELECT folder FROM staging.staged_parts WHERE billing_month = $month AND folder IS NOT NULL
