@@ -10,7 +10,7 @@ from dagster_project.warehouse import INVENTORY_TABLES
 
 @asset(
     partitions_def=billing_month_partitions,
-    deps=["cost_line_items", "cost_rejects", "cost_allocation", "project_spend_monthly", "findings",
+    deps=["cost_line_items", "cost_rejects", "export_runs", "cost_allocation", "project_spend_monthly", "findings",
           "monthly_reports", *INVENTORY_TABLES],
     group_name="publication",
 )

@@ -52,8 +52,27 @@ def _positive(text: str) -> int:
 
 def _existing_dir(path: str, what: str) -> Path:
     p = Path(path)
+    if p.is_file():
+        raise UsageError(f"{what} must be a folder, not a file: {p}")
     if not p.is_dir():
         raise UsageError(f"{what} folder not found: {p}")
+    return p
+
+
+def _output_dir(path: str) -> Path:
+    """The output folder, checked before any work: a folder (or creatable) and writable."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"--out must be a folder, not a file: {p}")
+    probe = p
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"--out cannot be created: {probe} is a file")
+    import os
+
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"--out is not writable: {probe}")
     return p
 
 
@@ -63,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         description="FinOps cost attribution and cleanup findings for Azure Machine Learning.",
     )
     parser.add_argument("--version", action="version", version=f"aml-finops {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors (anywhere on the line)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="generate the synthetic demo tenant and run every month on it",
@@ -176,10 +196,13 @@ def cmd_demo(args) -> int:
     from dagster_project.demo.generate import generate_demo
     from dagster_project.runner import run_pipeline
 
-    out = Path(args.out)
+    out = _output_dir(args.out)
     config = Path(args.config) if args.config else None
     if config and not config.is_file():
         raise UsageError(f"configuration file not found: {config}")
+    from dagster_project.config import load_config
+
+    load_config(config)  # a bad file fails here, before any work
     started = time.monotonic()
 
     def work(say):
@@ -222,7 +245,10 @@ def cmd_run(args) -> int:
     from dagster_project.runner import run_pipeline
 
     config_path = Path(args.config) if args.config else None
+    if config_path is not None and not config_path.is_file():
+        raise UsageError(f"configuration file not found: {config_path}")
     config = load_config(config_path)  # a bad file fails here, before any work, with the key that is wrong
+    out = _output_dir(args.out)
     exports = _exports_from_args(args, config)
     inventory_dir = args.inventory or config.sources.inventory
     if not inventory_dir:
@@ -231,7 +257,7 @@ def cmd_run(args) -> int:
     started = time.monotonic()
     months = sorted(set(args.month)) if args.month else None
     summary = _run_with_progress("run", lambda say: run_pipeline(
-        exports, inventory, Path(args.out), months=months, config=config_path, progress=say))
+        exports, inventory, out, months=months, config=config_path, progress=say))
     _print_summary(summary, time.monotonic() - started)
     return 0
 
@@ -250,23 +276,40 @@ def _error(message: str) -> None:
 COMMANDS = {"demo": cmd_demo, "demo-data": cmd_demo_data, "run": cmd_run, "snapshot": cmd_snapshot}
 
 
+def _one_line(exc: BaseException) -> str:
+    """The message as one line, without Python class paths (`dagster._core.errors.X: …`)."""
+    import re
+
+    text = " ".join(str(exc).split())
+    return re.sub(r"\b(?:[a-z_][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_]*(?:Error|Exception|Failure|Interrupt)\b:?\s*", "", text)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    raw = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in raw
+    args = parser.parse_args([a for a in raw if a != "--debug"])
     _quiet_dagster()
     from dagster_project.config import ConfigError
-    from dagster_project.runner import PipelineFailed
+    from dagster_project.runner import PipelineFailed, PipelineUsageError
 
     try:
         return COMMANDS[args.command](args)
-    except UsageError as exc:
-        _error(f"aml-finops {args.command}: error: {exc}")
+    except (UsageError, ConfigError, PipelineUsageError) as exc:
+        if debug:
+            raise
+        _error(f"aml-finops {args.command}: error: {_one_line(exc)}")
         return 2
-    except (ConfigError, PipelineFailed, FileNotFoundError, ValueError) as exc:
-        _error(f"aml-finops {args.command}: error: {exc}")
-        return 1
     except KeyboardInterrupt:
-        _error("aml-finops: interrupted; outputs of completed months are intact")
+        _error("aml-finops: interrupted; the published outputs are those of the last completed month")
         return 130
+    except Exception as exc:  # noqa: BLE001 (one line for the user; --debug shows the traceback)
+        if debug:
+            raise
+        known = (PipelineFailed, FileNotFoundError, ValueError, OSError)
+        detail = _one_line(exc) if isinstance(exc, known) else f"{type(exc).__name__}: {_one_line(exc)}"
+        _error(f"aml-finops {args.command}: error: {detail}")
+        return 1
 
 
 if __name__ == "__main__":

@@ -93,10 +93,44 @@ class SharedCosts(_Strict):
         return self
 
 
+class Commitments(_Strict):
+    """Where reservation and savings plan rows go that carry no project tag of their own."""
+
+    # Unused commitment hours (CommitmentDiscountStatus Unused, EA UnusedReservation): nobody used
+    # them, so no inherited tag may hand them to a project.
+    unused_project: str = "(unused commitment)"
+    # Purchases stay billed-only (effective cost 0, amortized into the usage they cover).
+    purchase_project: str = "(commitment purchases)"
+
+    @field_validator("unused_project", "purchase_project")
+    @classmethod
+    def _non_empty_project(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a non-empty project name")
+        return value.strip()
+
+
 class Attribution(_Strict):
     inheritance: list[InheritanceLevel] = Field(default_factory=lambda: list(DEFAULT_INHERITANCE))
     rules: list[AttributionRule] = Field(default_factory=list)
     shared_costs: SharedCosts = Field(default_factory=SharedCosts)
+    # Extra spellings of the ComputeType tag: spelling → compute type (ComputeInstance, AmlCompute,
+    # OnlineEndpoint, Kubernetes, Serverless). Built-in spellings: docs/tables.md.
+    compute_type_synonyms: dict[str, str] = Field(default_factory=dict)
+    commitments: Commitments = Field(default_factory=Commitments)
+
+    @field_validator("compute_type_synonyms")
+    @classmethod
+    def _known_compute_types(cls, synonyms: dict[str, str]) -> dict[str, str]:
+        from dagster_project.attribution.compute import COMPUTE_TYPES
+
+        for spelling, canonical in synonyms.items():
+            if not spelling.strip():
+                raise ValueError("a spelling must not be empty")
+            if canonical not in COMPUTE_TYPES:
+                raise ValueError(f"{spelling!r}: unknown compute type {canonical!r} "
+                                 f"(one of {', '.join(COMPUTE_TYPES)})")
+        return synonyms
 
 
 class FindingThresholds(_Strict):
@@ -160,6 +194,23 @@ class ExportsSource(_Strict):
         return self
 
 
+class Exports(_Strict):
+    """Which export definitions count. Two exports that deliver the same spend (a FOCUS and an
+    ActualCost export of one subscription, a billing-account export beside a subscription one)
+    stop the month with the blocking check `no_overlapping_exports`; name one here to drop it."""
+
+    # Export names (exportConfig.exportName / the export's folder name) or export folder paths
+    # relative to the root given, compared case-insensitively.
+    exclude: list[str] = Field(default_factory=list)
+
+    @field_validator("exclude")
+    @classmethod
+    def _non_empty(cls, names: list[str]) -> list[str]:
+        if any(not n.strip().strip("/") for n in names):
+            raise ValueError("export names must not be empty")
+        return [n.strip() for n in names]
+
+
 class Sources(_Strict):
     exports: ExportsSource | None = None
     inventory: str | None = None  # the inventory snapshot folder
@@ -169,6 +220,7 @@ class FinopsConfig(_Strict):
     """The whole `finops.yaml`."""
 
     sources: Sources = Field(default_factory=Sources)
+    exports: Exports = Field(default_factory=Exports)
     checks: Checks = Field(default_factory=Checks)
     tags: TagKeys = Field(default_factory=TagKeys)
     attribution: Attribution = Field(default_factory=Attribution)

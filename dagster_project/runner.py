@@ -26,6 +26,11 @@ class PipelineFailed(RuntimeError):
     """A step failed or a blocking check did not pass; the message says which and why."""
 
 
+class PipelineUsageError(PipelineFailed):
+    """What was asked cannot be run (a month no export covers, a month outside the partitions);
+    found before any work is done."""
+
+
 @dataclass
 class RunSummary:
     out_dir: Path
@@ -89,23 +94,13 @@ def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory:
     `exports` is a local export root, or `sources.exports` of finops.yaml (Blob Storage, the Cost
     Details API). Stops at the first failure or failed blocking check.
     """
-    from dagster_project.costs.discovery import months_available
     from dagster_project.definitions import ALL_ASSETS, aml_inventory
 
     say = progress or (lambda message: None)
     exports = exports_resource(exports)
-    if months is None:
-        if exports.kind == "cost-details":
-            raise PipelineFailed("the Cost Details API source needs the months to request: pass --month")
-        say("discovering export runs")
-        with exports.open() as source:
-            months = months_available(source)
-        if not months:
-            where = exports.root if exports.kind == "local" else f"{exports.account_url}/{exports.container}"
-            raise PipelineFailed(f"no Cost Management export runs found under {where}")
+    months, warnings = plan_months(exports, months, out_dir, config, say)
     resources = _resources(out_dir, exports, inventory, config)
     monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
-    warnings: list[str] = []
     with DagsterInstance.ephemeral() as instance:
         say("inventory: replaying the Azure ML snapshot through azure-ai-ml")
         result = materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
@@ -126,6 +121,60 @@ def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory:
     summary = summarize(out_dir, months)
     summary.warnings = warnings
     return summary
+
+
+def plan_months(exports: CostExportsResource, months: list[date] | None, out_dir: Path, config: Path | None,
+                say: Callable[[str], None]) -> tuple[list[date], list[str]]:
+    """The months to run, checked before any work: each must be a partition and, for exports in a
+    folder or container, covered by an export run. Also warns of published months whose exports
+    are no longer found (they stay as published)."""
+    from assets.partitions import billing_month_partitions
+    from dagster_project.config import load_config
+    from dagster_project.costs.discovery import discover
+
+    keys = billing_month_partitions.get_partition_keys()
+    first, last = date.fromisoformat(keys[0]), date.fromisoformat(keys[-1])
+    for month in months or []:
+        if not first <= month <= last:
+            raise PipelineUsageError(f"month {month:%Y-%m} is outside the billing months this pipeline runs "
+                                     f"({first:%Y-%m} to {last:%Y-%m})")
+    if exports.kind == "cost-details":
+        if not months:
+            raise PipelineUsageError("the Cost Details API source needs the months to request: pass --month")
+        return months, []
+    say("discovering export runs")
+    exclude = load_config(config).exports.exclude
+    with exports.open() as source:
+        found = discover(source, exclude=exclude)
+    available = found.months()
+    if not available:
+        raise PipelineUsageError(found.nothing_found())
+    if months:
+        missing = [m for m in months if m not in available]
+        if missing:
+            raise PipelineUsageError(
+                f"no export run for {', '.join(f'{m:%Y-%m}' for m in missing)} under {found.searched} "
+                f"(months found: {', '.join(f'{m:%Y-%m}' for m in available)}); nothing was changed")
+    warnings = [f"export run skipped: {w}" for w in found.warnings()]
+    published = published_months(out_dir)
+    gone = [m for m in published if m not in available]
+    if gone:
+        warnings.append(f"{', '.join(f'{m:%Y-%m}' for m in gone)} published before but no export of "
+                        f"{'it' if len(gone) == 1 else 'them'} is found under {found.searched} now: "
+                        "left as published")
+    return (months or available), warnings
+
+
+def published_months(out_dir: Path) -> list[date]:
+    """Months already in the published `cost_line_items` of `out_dir` (none without a warehouse)."""
+    warehouse = Warehouse(out_dir)
+    if not warehouse.database_path.exists():
+        return []
+    with warehouse.connect(read_only=True) as con:
+        try:
+            return [row[0] for row in con.sql(load_sql("reports/published_months")).fetchall()]
+        except Exception:  # an older file without the table: nothing published to protect  # noqa: BLE001
+            return []
 
 
 def summarize(out_dir: Path, months: list[date]) -> RunSummary:

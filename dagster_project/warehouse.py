@@ -44,7 +44,7 @@ STAGING = "staging"
 # Tables whose DDL lives in sql/schema/<table>.sql or sql/costs/create_<table>.sql. Only these
 # names are ever formatted into SQL text, and only after `_checked`.
 COST_TABLES = ("cost_line_items", "cost_rejects")
-OWNED_TABLES = ("cost_allocation", "aml_resource_usage", "project_spend_monthly", "findings")
+OWNED_TABLES = ("export_runs", "cost_allocation", "aml_resource_usage", "project_spend_monthly", "findings")
 MONTHLY_TABLES = (*COST_TABLES, *OWNED_TABLES)
 INVENTORY_TABLES = (
     "inventory_workspaces",

@@ -28,7 +28,7 @@ def test_run_with_an_invalid_config_names_the_key(tmp_path, capsys):
     code = main(["run", "--exports", str(tmp_path / "exports"), "--inventory", str(tmp_path),
                  "--config", str(config)])
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == 2  # an invalid config is a usage error
     assert f"{config}: findings.stale_keep_latest:" in err
     assert "Traceback" not in err
 
@@ -45,7 +45,7 @@ def test_run_without_any_export_fails_clearly(tmp_path, capsys):
     (tmp_path / "inventory").mkdir()
     code = main(["run", "--exports", str(tmp_path / "exports"), "--inventory", str(tmp_path / "inventory"),
                  "--out", str(tmp_path / "out")])
-    assert code == 1
+    assert code == 2  # nothing to run is a usage error, found before any work
     assert "no Cost Management export runs found under" in capsys.readouterr().err
 
 
@@ -61,7 +61,7 @@ def test_exports_and_inventory_can_come_from_finops_yaml(tmp_path, capsys):
     config = tmp_path / "finops.yaml"
     config.write_text("sources:\n  exports:\n    kind: blob\n    account_url: https://acct.blob.core.windows.net\n")
     code = main(["run", "--config", str(config), "--inventory", str(tmp_path)])
-    assert code == 1
+    assert code == 2
     assert f"{config}: sources.exports: kind 'blob' needs container" in capsys.readouterr().err
     config.write_text(f"sources:\n  exports:\n    path: {tmp_path / 'missing'}\n  inventory: {tmp_path}\n")
     code = main(["run", "--config", str(config)])

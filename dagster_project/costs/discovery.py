@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -112,6 +111,9 @@ class ExportRun:
     # A remote source (Blob storage, Cost Details API): its blobs are fetched to a local cache
     # only when the run is loaded (`materialize_run`), so superseded runs are never downloaded.
     source: ExportSource | None = field(default=None, compare=False, repr=False)
+    # Runs are grouped per export folder (two roots may hold exports of the same name).
+    export_key: str = ""
+    manifest_relative: str | None = None  # relative to the root given
 
     @property
     def expected_rows(self) -> int | None:
@@ -201,30 +203,6 @@ def normalize_blob_name(name: str) -> str:
     return "/".join(segments)
 
 
-def _blob_relative(name: str, root_folder: str | None, manifest_rel: str) -> str:
-    """Map a container-relative blob name to a path relative to the export root.
-
-    Azure names blobs relative to the container: ``<rootFolderPath>/<export>/<range>/<run>/part``.
-    The export root *is* ``<rootFolderPath>``, so that prefix is removed when present.
-    """
-    rel = normalize_blob_name(name)
-    if root_folder:
-        try:
-            prefix = normalize_blob_name(root_folder)
-        except ValueError:
-            prefix = ""
-        if prefix and (rel == prefix or rel.startswith(prefix + "/")):
-            rel = rel[len(prefix) + 1:]
-    if not rel:
-        raise ValueError("blob name is the root folder itself")
-    # Blob names without the root folder prefix are relative to the root as well, unless they
-    # are bare file names, which Azure never writes but hand-made manifests do: those live
-    # beside the manifest.
-    if "/" not in rel:
-        rel = posixpath.join(posixpath.dirname(manifest_rel), rel)
-    return rel
-
-
 def _check_inside(root: Path, rel: str) -> Path:
     root_resolved = Path(root).resolve()
     target = (root_resolved / rel).resolve()
@@ -251,130 +229,367 @@ def _int_or_none(value: object, what: str, manifest: str) -> int | None:
     return value
 
 
-def _run_from_manifest(source: ExportSource, root: Path | None, rel: str, export: str, range_folder: str,
-                       month: date, run_folder: str | None, listed: set[str]) -> ExportRun:
-    data = _read_manifest(source, rel)
+
+# Export types that carry cost rows. Other exports (price sheets, reservation recommendations,
+# reservation details or transactions) can share a container with them and are never loaded.
+COST_EXPORT_TYPES = {"focuscost", "actualcost", "amortizedcost", "usage"}
+
+
+@dataclass(frozen=True)
+class SkippedRun:
+    """A run that does not count, and why (every one is reported, none is silently dropped)."""
+
+    export_name: str
+    month: date | None
+    where: str  # the manifest or folder, relative to the root given
+    reason: str
+    blocking: bool = False  # True: the month cannot be loaded until it is fixed
+
+    def message(self) -> str:
+        month = f"{self.month:%Y-%m} " if self.month else ""
+        return f"{month}export {self.export_name}: {self.where}: {self.reason}"
+
+
+@dataclass
+class Discovery:
+    """Every run found under a root, and the one that counts per export × month."""
+
+    searched: str
+    runs: list[ExportRun] = field(default_factory=list)  # the winners, by month then export
+    superseded: list[ExportRun] = field(default_factory=list)
+    skipped: list[SkippedRun] = field(default_factory=list)
+    folders: int = 0
+    files: int = 0
+
+    def months(self) -> list[date]:
+        return sorted({r.month for r in self.runs} | {s.month for s in self.skipped if s.blocking and s.month})
+
+    def runs_for(self, month: date) -> list[ExportRun]:
+        """The winning runs of `month`; raises when something blocks that month."""
+        month = month.replace(day=1)
+        blocking = [s for s in self.skipped if s.blocking and s.month == month]
+        if blocking:
+            error = UnsafeBlobNameError if any("refused" in s.reason for s in blocking) else ExportDiscoveryError
+            raise error("; ".join(s.message() for s in blocking))
+        return [r for r in self.runs if r.month == month]
+
+    def warnings(self, month: date | None = None) -> list[str]:
+        """Runs skipped that the user should know of (not superseded noise), for one month or all."""
+        return [s.message() for s in self.skipped
+                if not s.blocking and (month is None or s.month is None or s.month == month)]
+
+    def nothing_found(self) -> str:
+        """The one line saying what was searched and what layout was expected."""
+        found = f"{self.folders} folders, {self.files} files"
+        return (f"no Cost Management export runs found under {self.searched} ({found} searched); expected "
+                "<export>/<YYYYMMDD-YYYYMMDD>/<run-id>/manifest.json beside the files it lists, at any depth "
+                "(a container copy, an export root, one export or one run folder)")
+
+
+@dataclass
+class _Candidate:
+    export_key: str
+    export_name: str
+    month: date | None
+    order: tuple  # sort key: newer is larger
+    where: str
+    run: ExportRun | None = None
+    problem: str | None = None  # why it cannot be loaded
+    unsafe: bool = False  # the problem is a refused blob name (never loaded, even as a fallback)
+
+
+def _source_name(source: ExportSource) -> str:
+    if isinstance(source, LocalFolderSource):
+        return Path(source.root).resolve().name or str(source.root)
+    for attribute in ("root_path", "container", "export_name"):
+        value = getattr(source, attribute, None)
+        if isinstance(value, str) and value:
+            return value.rstrip("/").rsplit("/", 1)[-1]
+    return "exports"
+
+
+def _searched(source: ExportSource) -> str:
+    if isinstance(source, LocalFolderSource):
+        return str(source.root)
+    account, container = getattr(source, "account_url", None), getattr(source, "container", None)
+    if account and container:
+        root = getattr(source, "root_path", "")
+        return f"{account}/{container}" + (f"/{root}" if root else "")
+    return type(source).__name__
+
+
+def _range_index(parts: tuple[str, ...]) -> int | None:
+    """Index of the nearest folder named like a date range (YYYYMMDD-YYYYMMDD), from the end."""
+    for index in range(len(parts) - 1, -1, -1):
+        if _month_of_range(parts[index]) is not None:
+            return index
+    return None
+
+
+def _month_from_text(text: object) -> date | None:
+    if not isinstance(text, str) or len(text) < 10:
+        return None
+    try:
+        return date.fromisoformat(text[:10]).replace(day=1)
+    except ValueError:
+        return None
+
+
+def _resolve_blob(name: str, manifest_dir: tuple[str, ...], listed: set[str]) -> tuple[str, bool]:
+    """Map a manifest's container-relative blob name to a path under the root given.
+
+    Azure names blobs from the container: ``<rootFolderPath>/<export>/<range>/<run>/part``. The root
+    given may be any folder on that path (the container copy, the export root, one export, one
+    run), so the blob is the longest tail of its name that exists under the root and lies in the
+    manifest's folder; a bare file name (hand-made manifests) lives beside the manifest. Returns
+    the path and whether it exists. `name` must already be normalized (no ``..``, not absolute).
+    """
+    parts = tuple(name.split("/"))
+    prefix = "/".join(manifest_dir)
+    for index in range(len(parts)):
+        tail = "/".join(parts[index:])
+        if (not prefix or tail.startswith(prefix + "/")) and tail in listed:
+            return tail, True
+    beside = "/".join((*manifest_dir, parts[-1]))
+    return beside, beside in listed
+
+
+def _file_time(source: ExportSource, rel: str) -> datetime | None:
+    local = source.local_path(rel) if not _is_remote(source) else None
+    if local is not None:
+        try:
+            return datetime.fromtimestamp(local.stat().st_mtime, UTC)
+        except OSError:
+            return None
+    info = getattr(source, "file_info", None)
+    return info(rel)[0] if info is not None else None
+
+
+def _order(submitted: datetime | None, folder: str, run_id: str | None) -> tuple:
+    return (submitted or datetime.min.replace(tzinfo=UTC), folder, run_id or "")
+
+
+def _manifest_candidate(source: ExportSource, root: Path | None, rel: str, listed: set[str],
+                        root_name: str) -> _Candidate | None:
+    folder = tuple(PurePosixPath(rel).parts[:-1])
+    range_at = _range_index(folder)
+    # The export's folder: above the range folder, or above the run folder when there is none.
+    if range_at is not None:
+        export_parts = folder[:range_at]
+        run_folder = folder[range_at + 1] if len(folder) > range_at + 1 else None
+    else:
+        export_parts = folder[:-1]
+        run_folder = folder[-1] if folder else None
+    path_month = _month_of_range(folder[range_at]) if range_at is not None else None
+    fallback_name = export_parts[-1] if export_parts else root_name
+    try:
+        data = _read_manifest(source, rel)
+    except ExportDiscoveryError as exc:
+        return _Candidate("/".join(export_parts) or fallback_name, fallback_name, path_month,
+                          _order(_file_time(source, rel), "/".join(folder), None), rel,
+                          problem=str(exc).removeprefix(f"manifest {rel}: "))
+    config = data.get("exportConfig") if isinstance(data.get("exportConfig"), dict) else {}
+    run_info = data.get("runInfo") if isinstance(data.get("runInfo"), dict) else {}
+    delivery = data.get("deliveryConfig") if isinstance(data.get("deliveryConfig"), dict) else {}
+    name = config.get("exportName") if isinstance(config.get("exportName"), str) and config.get("exportName").strip() \
+        else fallback_name
+    name = name.strip()
+    export_key = "/".join(export_parts) or name
+    export_type = config.get("type") if isinstance(config.get("type"), str) else None
+    if export_type and export_type.strip().lower() not in COST_EXPORT_TYPES:
+        log.info("manifest %s: %s export, not cost rows: ignored", rel, export_type)
+        return None
+    month = path_month or _month_from_text(run_info.get("startDate"))
+    candidate = _Candidate(export_key, name, month, _order(None, "/".join(folder), None), rel)
+    try:
+        submitted = parse_submitted_time(run_info.get("submittedTime"))
+    except ValueError as exc:
+        candidate.problem = str(exc)
+        candidate.order = _order(_file_time(source, rel), "/".join(folder), None)
+        return candidate
+    run_id = run_info.get("runId") if isinstance(run_info.get("runId"), str) else run_folder
+    candidate.order = _order(submitted or _file_time(source, rel), "/".join(folder), run_id)
+    if month is None:
+        candidate.problem = "cannot tell the billing month (no YYYYMMDD-YYYYMMDD folder and no runInfo.startDate)"
+        return candidate
     blobs_raw = data.get("blobs", [])
     if blobs_raw is None:
         blobs_raw = []
     if not isinstance(blobs_raw, list):
-        raise ExportDiscoveryError(f"manifest {rel}: 'blobs' must be a list")
-    run_info = data.get("runInfo") or {}
-    config = data.get("exportConfig") or {}
-    delivery = data.get("deliveryConfig") or {}
-    try:
-        submitted = parse_submitted_time(run_info.get("submittedTime"))
-    except ValueError as exc:
-        raise ExportDiscoveryError(f"manifest {rel}: {exc}") from exc
+        candidate.problem = "'blobs' must be a list"
+        return candidate
     blobs: list[ExportBlob] = []
+    missing: list[str] = []
     for entry in blobs_raw:
         if not isinstance(entry, dict) or not isinstance(entry.get("blobName"), str):
-            raise ExportDiscoveryError(f"manifest {rel}: every blob needs a string 'blobName', got {entry!r}")
-        name = entry["blobName"]
-        remote = _is_remote(source)
+            candidate.problem = f"every blob needs a string 'blobName', got {entry!r}"
+            return candidate
+        blob_name = entry["blobName"]
         try:
-            blob_rel = _blob_relative(name, delivery.get("rootFolderPath"), rel)
-            local = None if remote else source.local_path(blob_rel)
-            if local is not None and root is not None:
+            normalized = normalize_blob_name(blob_name)
+            blob_rel, exists = _resolve_blob(normalized, folder, listed)
+            local = None if _is_remote(source) else source.local_path(blob_rel)
+            if local is not None and root is not None and exists:
                 local = _check_inside(root, blob_rel)
         except ValueError as exc:
-            raise UnsafeBlobNameError(f"manifest {rel}: blob {name!r} refused: {exc}") from exc
-        if (remote and blob_rel not in listed) or (local is not None and not local.is_file()):
-            raise ExportDiscoveryError(f"manifest {rel}: blob {name!r} is listed but missing ({blob_rel})")
-        blobs.append(ExportBlob(
-            path=local if local is not None else Path(blob_rel),
-            expected_rows=_int_or_none(entry.get("dataRowCount"), f"blob {name!r} dataRowCount", rel),
-            byte_count=_int_or_none(entry.get("byteCount"), f"blob {name!r} byteCount", rel),
-            relative=blob_rel,
-        ))
-    run_id = run_info.get("runId") or run_folder
-    return ExportRun(
-        export_name=export, month=month, range_folder=range_folder, run_id=run_id, submitted_time=submitted,
-        manifest_path=(root / rel) if root is not None else Path(rel), blobs=blobs,
-        export_type=config.get("type"), data_version=config.get("dataVersion"), root=root,
-        source=source if _is_remote(source) else None,
+            candidate.problem = f"blob {blob_name!r} refused: {exc}"
+            candidate.unsafe = True
+            return candidate
+        if not exists:
+            missing.append(f"{blob_name!r} ({blob_rel})")
+            continue
+        try:
+            blobs.append(ExportBlob(
+                path=local if local is not None else Path(blob_rel),
+                expected_rows=_int_or_none(entry.get("dataRowCount"), f"blob {blob_name!r} dataRowCount", rel),
+                byte_count=_int_or_none(entry.get("byteCount"), f"blob {blob_name!r} byteCount", rel),
+                relative=blob_rel,
+            ))
+        except ExportDiscoveryError as exc:
+            candidate.problem = str(exc).removeprefix(f"manifest {rel}: ")
+            return candidate
+    if missing:
+        candidate.problem = ("listed but missing (still being delivered?): " + ", ".join(missing[:3])
+                             + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
+        return candidate
+    del delivery  # rootFolderPath is not needed: blob names are matched against the listing
+    candidate.run = ExportRun(
+        export_name=name, month=month, range_folder=folder[range_at] if range_at is not None else f"{month:%Y%m}",
+        run_id=run_id, submitted_time=submitted, manifest_path=(root / rel) if root is not None else Path(rel),
+        blobs=blobs, export_type=export_type, data_version=config.get("dataVersion"), root=root,
+        source=source if _is_remote(source) else None, export_key=export_key, manifest_relative=rel,
     )
+    return candidate
 
 
-def discover_runs(root: Path | str | ExportSource, month: date | None = None) -> list[ExportRun]:
-    """Every complete run under the root (superseded ones included), sorted oldest first.
+def _legacy_candidate(source: ExportSource, root: Path | None, folder: tuple[str, ...], names: list[str],
+                      root_name: str) -> _Candidate | None:
+    """A range folder holding data files and no manifest (older exports): one run."""
+    data = sorted(n for n in names if _is_data_file(n))
+    month = _month_of_range(folder[-1]) if folder else None
+    if not data or month is None:
+        return None
+    export_parts = folder[:-1]
+    name = export_parts[-1] if export_parts else root_name
+    rel_folder = "/".join(folder)
+    blobs, newest = [], None
+    for n in data:
+        rel = f"{rel_folder}/{n}"
+        local = None if _is_remote(source) else source.local_path(rel)
+        if local is not None:
+            stat = local.stat()
+            mtime, size = datetime.fromtimestamp(stat.st_mtime, UTC), stat.st_size
+        else:  # remote: the listing's last-modified time and size, when the source has them
+            info = getattr(source, "file_info", None)
+            mtime, size = info(rel) if info is not None else (None, None)
+        if mtime is not None:
+            newest = mtime if newest is None or mtime > newest else newest
+        blobs.append(ExportBlob(path=local or Path(rel), expected_rows=None, byte_count=size, relative=rel))
+    run = ExportRun(name, month, folder[-1], None, newest, None, blobs, root=root,
+                    source=source if _is_remote(source) else None, export_key="/".join(export_parts) or name,
+                    manifest_relative=None)
+    return _Candidate(run.export_key, name, month, _order(newest, rel_folder, None), rel_folder, run=run)
 
-    With `month`, only that month's range folders are looked at, so a broken manifest of another
-    month does not stop this month's load.
+
+def _excluded(candidate: _Candidate, exclude: list[str]) -> bool:
+    wanted = {e.strip().strip("/").lower() for e in exclude}
+    return candidate.export_name.lower() in wanted or candidate.export_key.lower() in wanted
+
+
+def discover(root: Path | str | ExportSource, month: date | None = None,
+             exclude: list[str] | tuple[str, ...] = ()) -> Discovery:
+    """Every run under the root, at any depth, and the winner per export × month.
+
+    Per export × month the newest *complete* run wins (by ``runInfo.submittedTime``, then folder
+    name). A newer run that is incomplete (a listed blob is missing: Azure is still delivering)
+    or unreadable is skipped with a warning and the previous complete run counts; runs older
+    than the winner are superseded and never block anything. A newest run that names a blob
+    outside the root (``..``, absolute, a symlink escape) blocks its month: it is refused, not
+    worked around. With `month`, manifests under range folders of other months are not read.
+    `exclude` drops exports by name or folder (finops.yaml `exports.exclude`).
     """
     source = _as_source(root)
     root_path = Path(source.root) if isinstance(source, LocalFolderSource) else None
+    root_name = _source_name(source)
+    found = Discovery(searched=_searched(source))
     by_dir: dict[tuple[str, ...], list[str]] = {}
     listed: set[str] = set()
     for rel in source.list_files():
         listed.add(rel)
         parts = tuple(PurePosixPath(rel).parts)
         by_dir.setdefault(parts[:-1], []).append(parts[-1])
-    runs: list[ExportRun] = []
+    found.folders, found.files = len(by_dir), len(listed)
+    wanted = month.replace(day=1) if month is not None else None
+    candidates: list[_Candidate] = []
     for folder, names in sorted(by_dir.items()):
-        if len(folder) not in (2, 3):
-            continue
-        export, range_folder = folder[0], folder[1]
-        run_month = _month_of_range(range_folder)
-        if run_month is None or (month is not None and run_month != month.replace(day=1)):
-            continue
         manifest = next((n for n in MANIFEST_NAMES if n in names), None)
-        rel_folder = "/".join(folder)
+        range_at = _range_index(folder)
+        if wanted is not None and range_at is not None and _month_of_range(folder[range_at]) != wanted:
+            continue
         if manifest is not None:
-            runs.append(_run_from_manifest(source, root_path, f"{rel_folder}/{manifest}", export, range_folder,
-                                           run_month, folder[2] if len(folder) == 3 else None, listed))
-        elif len(folder) == 2:
-            data = sorted(n for n in names if _is_data_file(n))
-            if not data:
+            candidate = _manifest_candidate(source, root_path, "/".join((*folder, manifest)), listed, root_name)
+        elif range_at is not None and range_at == len(folder) - 1:
+            candidate = _legacy_candidate(source, root_path, folder, names, root_name)
+        else:
+            if range_at is not None and any(_is_data_file(n) for n in names):
+                found.skipped.append(SkippedRun(
+                    folder[range_at - 1] if range_at else root_name, _month_of_range(folder[range_at]),
+                    "/".join(folder), "data files but no manifest yet: delivery in progress, not loaded"))
+            continue
+        if candidate is None or (wanted is not None and candidate.month not in (None, wanted)):
+            continue
+        if exclude and _excluded(candidate, list(exclude)):
+            log.info("export %s excluded by exports.exclude", candidate.export_name)
+            continue
+        candidates.append(candidate)
+    groups: dict[tuple[str, date | None], list[_Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault((candidate.export_key, candidate.month), []).append(candidate)
+    for (_key, group_month), group in sorted(groups.items(), key=lambda item: (str(item[0][1]), item[0][0])):
+        group.sort(key=lambda c: c.order, reverse=True)
+        winner_seen = False
+        for index, candidate in enumerate(group):
+            if winner_seen:
+                if candidate.run is not None:
+                    found.superseded.append(candidate.run)
                 continue
-            blobs = []
-            newest = None
-            remote = _is_remote(source)
-            for n in data:
-                rel = f"{rel_folder}/{n}"
-                local = None if remote else source.local_path(rel)
-                if local is not None:
-                    stat = local.stat()
-                    mtime, size = datetime.fromtimestamp(stat.st_mtime, UTC), stat.st_size
-                else:  # remote: the listing's last-modified time and size, when the source has them
-                    info = getattr(source, "file_info", None)
-                    mtime, size = info(rel) if info is not None else (None, None)
-                if mtime is not None:
-                    newest = mtime if newest is None or mtime > newest else newest
-                blobs.append(ExportBlob(path=local or Path(rel), expected_rows=None, byte_count=size, relative=rel))
-            runs.append(ExportRun(export, run_month, range_folder, None, newest, None, blobs, root=root_path,
-                                  source=source if remote else None))
-        elif any(_is_data_file(n) for n in names):
-            log.warning("run folder %s has data files but no manifest: delivery incomplete, ignored", rel_folder)
-    runs.sort(key=_run_order)
-    return runs
+            if candidate.run is not None:
+                found.runs.append(candidate.run)
+                winner_seen = True
+                continue
+            incomplete = _is_incomplete(candidate)
+            if candidate.unsafe:
+                reason = f"{candidate.problem}; refused"
+            elif incomplete:
+                older = any(c.run is not None for c in group[index + 1:])
+                reason = f"{candidate.problem}; skipped, " + (
+                    "the previous complete run counts" if older else "no complete run of this export yet")
+            else:
+                reason = f"{candidate.problem}; the month cannot be loaded until this run is fixed or removed"
+            found.skipped.append(SkippedRun(candidate.export_name, group_month, candidate.where, reason,
+                                            blocking=group_month is not None and not incomplete))
+            if candidate.unsafe:
+                winner_seen = True  # a refused newest run is never worked around
+    found.runs.sort(key=lambda r: (r.month, r.export_name, r.export_key))
+    return found
 
 
-def _run_order(run: ExportRun) -> tuple:
-    t = run.submitted_time or datetime.min.replace(tzinfo=UTC)
-    folder = run.manifest_path.parent.name if run.manifest_path is not None else run.range_folder
-    return (run.export_name, run.month, t, folder, run.run_id or "")
+def _is_incomplete(candidate: _Candidate) -> bool:
+    return bool(candidate.problem and candidate.problem.startswith("listed but missing"))
 
 
-def newest_runs(runs: list[ExportRun]) -> list[ExportRun]:
-    """The run that counts per export × month: newest submittedTime, then folder name."""
-    chosen: dict[tuple[str, date], ExportRun] = {}
-    for run in sorted(runs, key=_run_order):
-        chosen[(run.export_name, run.month)] = run  # later in the order wins
-    return sorted(chosen.values(), key=lambda r: (r.month, r.export_name))
+def discover_runs(root: Path | str | ExportSource, month: date | None = None) -> list[ExportRun]:
+    """Every complete run under the root (superseded ones included), oldest first."""
+    found = discover(root, month)
+    runs = found.runs + found.superseded
+    return sorted(runs, key=lambda r: (r.export_key, r.month, _order(r.submitted_time, str(r.manifest_path), r.run_id)))
 
 
-def superseded_runs(runs: list[ExportRun]) -> list[ExportRun]:
-    keep = {id(r) for r in newest_runs(runs)}
-    return [r for r in runs if id(r) not in keep]
-
-
-def runs_for_month(root: Path | str | ExportSource, month: date) -> list[ExportRun]:
+def runs_for_month(root: Path | str | ExportSource, month: date, exclude: list[str] | tuple[str, ...] = ()) -> list[ExportRun]:
     """The newest complete run of every export for `month` (first day of the month)."""
-    month = month.replace(day=1)
-    return newest_runs(discover_runs(root, month))
+    return discover(root, month, exclude).runs_for(month)
 
 
-def months_available(root: Path | str | ExportSource) -> list[date]:
-    """Billing months (first days) for which at least one run exists, ascending."""
-    return sorted({r.month for r in discover_runs(root)})
+def months_available(root: Path | str | ExportSource, exclude: list[str] | tuple[str, ...] = ()) -> list[date]:
+    """Billing months (first days) with at least one run that counts (or one that blocks), ascending."""
+    return discover(root, exclude=exclude).months()

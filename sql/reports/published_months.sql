@@ -1,0 +1,7 @@
+-- Billing months published so far (any rows or rejects), ascending.
+SELECT DISTINCT billing_month FROM (
+    SELECT billing_month FROM cost_line_items
+    UNION ALL
+    SELECT billing_month FROM export_runs
+)
+ORDER BY billing_month
