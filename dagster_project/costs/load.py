@@ -34,6 +34,13 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.costs.discovery import ExportBlob, ExportRun, materialize_run
+from dagster_project.costs.repair_csv import (
+    BROKEN_RAW,
+    BROKEN_REASON,
+    CsvRepairError,
+    repair_csv,
+    sniff_encoding,
+)
 from dagster_project.costs.schemas import SchemaInfo, UnknownSchemaError, detect_schema, read_header
 from dagster_project.sql import load_sql
 from dagster_project.warehouse import mark_staged, transaction
@@ -56,6 +63,8 @@ EA_STUB_COLUMNS = (
     "UnitOfMeasure", "Tags", "AdditionalInfo", "ResourceGroupName",
     "MeterName", "benefitId", "ReservationId", "benefitName", "ReservationName", "CostAllocationRuleName",
 )
+# Both families: the marker columns of a repaired CSV copy (repair_csv), NULL for every other file.
+REPAIR_COLUMNS = (BROKEN_REASON, BROKEN_RAW)
 _MACROS = ("macro_cost_decimal", "macro_cost_timestamp", "macro_cost_tags",
            "macro_cost_json", "macro_cost_scientific", "macro_cost_long_decimal")
 
@@ -176,7 +185,7 @@ def _type_hint(name: str) -> str | None:
 
 
 def _stub(tmp: Path, family: str, fmt: str) -> Path:
-    columns = FOCUS_STUB_COLUMNS if family == "focus" else EA_STUB_COLUMNS
+    columns = (*(FOCUS_STUB_COLUMNS if family == "focus" else EA_STUB_COLUMNS), *REPAIR_COLUMNS)
     if fmt == "csv":
         path = tmp / f"stub_{family}.csv"
         path.write_text(",".join(columns) + "\n", encoding="utf-8")
@@ -243,10 +252,51 @@ def _probe_error(con: duckdb.DuckDBPyConnection, group: list[_File], exc: Except
     return ", ".join(f.relative for f in group)
 
 
-def _clean(message: str, group: list[_File]) -> str:
+def _clean(message: str, group: list[_File], repaired: dict[str, Path] | None = None) -> str:
+    """DuckDB's message as one short line: paths made relative, its advice dropped."""
     for f in group:
         message = message.replace(str(f.blob.path), f.relative)
+        if repaired and f.relative in repaired:
+            message = message.replace(str(repaired[f.relative]), f.relative)
+    message = re.split(r"\n\s*(?:Possible (?:fixes|Solution)|The search space used was)", message)[0]
     return re.sub(r"\s+", " ", message).strip()
+
+
+class _GroupFailed(Exception):
+    """A group's read failed inside the load transaction; handled once it is rolled back."""
+
+    def __init__(self, group: list[_File], fmt: str, error: duckdb.Error) -> None:
+        super().__init__(str(error))
+        self.group, self.fmt, self.error = group, fmt, error
+
+
+_CSV_OPTIONS = "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', nullstr = ['']"
+
+
+def _parses(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether DuckDB reads every field of one CSV file (all columns forced, so nothing is skipped)."""
+    try:
+        con.execute(f"SELECT max(length(COLUMNS(*))) FROM read_csv(?, {_CSV_OPTIONS})", [[str(path)]]).fetchall()  # noqa: S608 (fixed options)
+    except duckdb.Error:
+        return False
+    return True
+
+
+def _repair(f: _File, tmp: Path) -> Path:
+    """The clean copy of a CSV DuckDB cannot read (see repair_csv); one line naming it otherwise."""
+    target = tmp / "repaired" / f"{len(list((tmp / 'repaired').glob('*'))) if (tmp / 'repaired').is_dir() else 0}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        repair_csv(Path(f.blob.path), target)
+    except (CsvRepairError, OSError, EOFError, gzip_errors()) as exc:
+        raise CostLoadError(f"{f.relative}: cannot be read ({exc})") from None
+    return target
+
+
+def gzip_errors() -> type[Exception]:
+    import gzip
+
+    return gzip.BadGzipFile
 
 
 def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: date,
@@ -262,18 +312,39 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
     month = month.replace(day=1)
     runs = [materialize_run(r) for r in runs]  # remote sources: download the loaded runs only
     files, empty = _classify(runs, month)
+    ensure_tables(con)
+    with tempfile.TemporaryDirectory(prefix="aml-finops-load-") as tmp:
+        # UTF-16 files are transcoded up front; files DuckDB refuses are repaired after a failed
+        # attempt (the fast path stays free of any pre-scan), then the month is loaded again.
+        repaired = {f.relative: _repair(f, Path(tmp)) for f in files
+                    if f.fmt == "csv" and sniff_encoding(Path(f.blob.path)) == "utf-16"}
+        while True:
+            try:
+                return _load_attempt(con, files, empty, month, memory_limit, Path(tmp), repaired)
+            except _GroupFailed as failed:
+                culprits = [] if failed.fmt != "csv" else [
+                    f for f in failed.group if f.relative not in repaired and not _parses(con, Path(f.blob.path))]
+                if not culprits:
+                    culprit = _probe_error(con, failed.group, failed.error)
+                    raise CostLoadError(f"{culprit}: cannot be read "
+                                        f"({_clean(str(failed.error), failed.group, repaired)})") from None
+                for f in culprits:
+                    repaired[f.relative] = _repair(f, Path(tmp))
+
+
+def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: list[BlobLoad], month: date,
+                  memory_limit: str | None, tmp: Path, repaired: dict[str, Path]) -> LoadResult:
     groups: dict[tuple[str, str, str, str], list[_File]] = {}
     for f in files:
         basis = f.schema.cost_basis or "actual"
         groups.setdefault((f.schema.family, f.schema.name, f.fmt, basis), []).append(f)
 
-    ensure_tables(con)
     settings: dict[str, str | bool] = {"preserve_insertion_order": True}
     if memory_limit:
         settings["memory_limit"] = memory_limit
     result = LoadResult(month=month)
     counts: dict[str, tuple[int, int]] = {}
-    with _settings(con, **settings), tempfile.TemporaryDirectory(prefix="aml-finops-load-") as tmp:
+    with _settings(con, **settings):
         for macro in _MACROS:
             con.execute(load_sql(f"costs/{macro}"))
         con.execute(load_sql("costs/create_cost_reject_raw"))
@@ -281,7 +352,7 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
             con.execute(load_sql("costs/delete_cost_line_items_month"), {"month": month})
             con.execute(load_sql("costs/delete_cost_rejects_month"), {"month": month})
             for (family, name, fmt, basis), group in sorted(groups.items()):
-                paths = [str(f.blob.path) for f in group]
+                paths = [str(repaired.get(f.relative, f.blob.path)) for f in group]
                 relatives = [f.relative for f in group]
                 family = "ea" if family == "mca" else family  # MCA: the EA fields in camelCase
                 stub = str(_stub(Path(tmp), family, fmt))
@@ -292,8 +363,7 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
                 try:
                     con.execute(_insert_statement(family, fmt), params)
                 except duckdb.Error as exc:
-                    culprit = _probe_error(con, group, exc)
-                    raise CostLoadError(f"{culprit}: cannot be read ({_clean(str(exc), group)})") from exc
+                    raise _GroupFailed(group, fmt, exc) from exc
                 in_group = {"month": month, "relatives": relatives}
                 if fmt == "csv":
                     con.execute(load_sql("costs/number_cost_line_items_rows"), in_group)

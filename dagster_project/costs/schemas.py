@@ -23,6 +23,7 @@ An unknown header raises `UnknownSchemaError` naming the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -117,12 +118,15 @@ def read_header(path: Path) -> tuple[str, ...]:
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise UnknownSchemaError(f"{path}: cannot read the Parquet schema ({exc})") from exc
     try:
-        if name.endswith(".gz"):
-            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
-                first = fh.readline()
-        else:
-            with open(path, encoding="utf-8-sig", newline="") as fh:
-                first = fh.readline()
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            head = fh.readline(1 << 20)
+            if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+                fh.seek(0)
+                first = io.TextIOWrapper(fh, encoding="utf-16", newline="").readline()
+            else:
+                # Only the header line is decoded: a bad byte further down is a rejected row, later.
+                first = head.decode("utf-8-sig")
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise UnknownSchemaError(f"{path}: cannot read the header row ({exc})") from exc
     if not first.strip():

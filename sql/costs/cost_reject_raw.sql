@@ -8,6 +8,9 @@ WITH src AS (
 SELECT
     $source_file AS source_file,
     _ordinal AS source_row,
-    CAST(json_merge_patch(to_json(src), '{"_ordinal": null, "_source_path": null}') AS VARCHAR) AS raw
+    -- A line the CSV repair could not parse keeps its text as it was in the file.
+    coalesce(_aml_broken_raw, CAST(json_merge_patch(to_json(src),
+        '{"_ordinal": null, "_source_path": null, "_aml_broken_reason": null, "_aml_broken_raw": null}')
+        AS VARCHAR)) AS raw
 FROM src
 WHERE _ordinal IN (SELECT unnest($rows))

@@ -14,6 +14,7 @@ v AS (
     SELECT
         _source_path,
         _ordinal,
+        _aml_broken_reason,
         nullif(coalesce(CostInBillingCurrency, Cost), 'NULL') AS CostText,
         nullif(ChargeType, 'NULL') AS ChargeType,
         nullif(PricingModel, 'NULL') AS PricingModel,
@@ -129,6 +130,8 @@ SELECT
             THEN 'long_decimal' END
     ) AS p_repairs,
     CASE
+        -- a line the CSV repair could not parse (dagster_project/costs/repair_csv.py)
+        WHEN _aml_broken_reason IS NOT NULL THEN _aml_broken_reason
         WHEN p_cost_text IS NULL THEN 'missing CostInBillingCurrency/Cost'
         WHEN p_cost IS NULL THEN 'bad cost: ' || p_cost_text
         WHEN Quantity IS NOT NULL AND p_consumed_quantity IS NULL THEN 'bad Quantity: ' || Quantity

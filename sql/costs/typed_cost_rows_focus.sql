@@ -12,6 +12,7 @@ v AS (
     SELECT
         _source_path,
         _ordinal,
+        _aml_broken_reason,
         nullif(BilledCost, 'NULL') AS BilledCost,
         nullif(EffectiveCost, 'NULL') AS EffectiveCost,
         nullif(ListCost, 'NULL') AS ListCost,
@@ -113,6 +114,8 @@ SELECT
             OR cost_long_decimal(ListCost) OR cost_long_decimal(ConsumedQuantity) THEN 'long_decimal' END
     ) AS p_repairs,
     CASE
+        -- a line the CSV repair could not parse (dagster_project/costs/repair_csv.py)
+        WHEN _aml_broken_reason IS NOT NULL THEN _aml_broken_reason
         WHEN BilledCost IS NULL THEN 'missing BilledCost'
         WHEN p_billed_cost IS NULL THEN 'bad BilledCost: ' || BilledCost
         WHEN EffectiveCost IS NULL THEN 'missing EffectiveCost'
