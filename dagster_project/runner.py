@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
 
-from dagster_project.attribution.resolve import UNALLOCATED
 from dagster_project.config import ExportsSource
+from dagster_project.money import round_cents
 from dagster_project.resources import CostExportsResource
 from dagster_project.sql import load_sql
 from dagster_project.warehouse import Warehouse
@@ -33,16 +33,27 @@ class PipelineUsageError(PipelineFailed):
 
 @dataclass
 class RunSummary:
+    """What the end of a run prints. `currency` is the latest month's largest currency; the
+    single-currency fields (`unallocated_share_pct`, `findings_savings`) are for it, `totals`
+    has every currency."""
+
     out_dir: Path
     months: list[date]
     latest_month: date | None = None
-    project_spend: pl.DataFrame | None = None
+    project_spend: pl.DataFrame | None = None  # every project and currency, largest first
     unallocated_share_pct: Decimal | None = None
-    findings_open: int = 0
+    findings_open: int = 0  # every currency
     findings_savings: Decimal = Decimal(0)
     currency: str = ""
     rejects: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Per currency, largest spend first: effective_cost, billed_cost, unallocated_effective_cost,
+    # unallocated_share_pct, projects, open_findings, savings (exact decimals).
+    totals: pl.DataFrame | None = None
+
+    @property
+    def currencies(self) -> list[str]:
+        return [] if self.totals is None else self.totals["billing_currency"].to_list()
 
 
 def exports_resource(exports) -> CostExportsResource:
@@ -63,22 +74,33 @@ def _resources(out_dir: Path, exports: CostExportsResource, inventory: Path, con
 
 
 def _failure_message(result) -> str:
+    """What failed, in the user's terms: failed blocking checks with their description, else the
+    innermost error of each failed step (Dagster wraps user errors)."""
     messages = []
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            text = error.message.strip() if error else "unknown error"
-            # Dagster wraps user errors; the innermost cause is what the user can act on.
-            cause = error.cause if error else None
-            while cause is not None:
-                text = cause.message.strip()
-                cause = cause.cause
-            messages.append(f"{event.step_key}: {text}")
     for check in result.get_asset_check_evaluations():
         if not check.passed and check.severity == AssetCheckSeverity.ERROR:
             messages.append(f"check {check.asset_check_key.name} on {check.asset_key.to_user_string()} failed"
                             + (f": {check.description}" if check.description else ""))
+    if messages:
+        return "; ".join(messages)
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            text = error.message.strip() if error else "unknown error"
+            cause = error.cause if error else None
+            while cause is not None:
+                text = cause.message.strip()
+                cause = cause.cause
+            messages.append(f"{event.step_key}: {_without_class_path(text)}")
     return "; ".join(messages) or "the run failed"
+
+
+def _without_class_path(text: str) -> str:
+    """`dagster._core.definitions.events.Failure: msg` → `msg`; a builtin error keeps its name."""
+    import re
+
+    text = " ".join(text.split())
+    return re.sub(r"^(?:[a-z_][a-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]*:\s*", "", text)
 
 
 # The CLI shows its own progress and a one-line error; Dagster's per-event console log (with its
@@ -178,21 +200,30 @@ def published_months(out_dir: Path) -> list[date]:
 
 
 def summarize(out_dir: Path, months: list[date]) -> RunSummary:
-    """What the end of a run prints: spend per project, unallocated share, findings, rejects."""
+    """What the end of a run prints: spend per project, totals per currency, unallocated share,
+    findings, rejects."""
     summary = RunSummary(out_dir=out_dir, months=months, latest_month=max(months) if months else None)
     if not summary.latest_month:
         return summary
     params = {"billing_month": summary.latest_month}
     with Warehouse(out_dir).connect(read_only=True) as con:
         spend = con.sql(load_sql("reports/run_summary_spend"), params=params).pl()
-        findings = con.sql(load_sql("reports/run_summary_findings"), params=params).fetchall()[0]
+        totals = con.sql(load_sql("reports/run_summary_totals"), params=params).pl()
+        findings = con.sql(load_sql("reports/run_summary_findings"), params=params).pl()
         summary.rejects = con.sql(load_sql("reports/run_summary_rejects"),
                                   params={"months": list(months)}).fetchall()[0][0]
     summary.project_spend = spend
-    if spend.height:
-        summary.currency = spend["billing_currency"][0]
-        main = spend.filter(pl.col("billing_currency") == summary.currency)
-        unallocated = main.filter(pl.col("project") == UNALLOCATED)
-        summary.unallocated_share_pct = unallocated["share_pct"][0] if unallocated.height else Decimal("0.00")
-    summary.findings_open, summary.findings_savings = findings[0], findings[1] or Decimal(0)
+    totals = totals.join(findings, on="billing_currency", how="full", coalesce=True).with_columns(
+        pl.col("open_findings").fill_null(0), pl.col("savings").fill_null(Decimal(0)),
+        pl.col("effective_cost").fill_null(Decimal(0)))
+    share = [None if t == 0 or u is None else round_cents(u * 100 / t)
+             for t, u in totals.select("effective_cost", "unallocated_effective_cost").iter_rows()]
+    summary.totals = totals.with_columns(pl.Series("unallocated_share_pct", share, dtype=pl.Decimal(18, 2))).sort(
+        ["effective_cost", "billing_currency"], descending=[True, False])
+    summary.findings_open = int(findings["open_findings"].sum() or 0)
+    if summary.totals.height:
+        main = summary.totals.row(0, named=True)
+        summary.currency = main["billing_currency"]
+        summary.unallocated_share_pct = main["unallocated_share_pct"] or Decimal("0.00")
+        summary.findings_savings = main["savings"] or Decimal(0)
     return summary

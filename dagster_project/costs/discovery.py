@@ -492,8 +492,13 @@ def _legacy_candidate(source: ExportSource, root: Path | None, folder: tuple[str
 
 
 def _excluded(candidate: _Candidate, exclude: list[str]) -> bool:
-    wanted = {e.strip().strip("/").lower() for e in exclude}
-    return candidate.export_name.lower() in wanted or candidate.export_key.lower() in wanted
+    """Excluded by export name, by the export folder's name, or by its path under the root
+    (case-insensitive globs: `manual-*`)."""
+    from fnmatch import fnmatchcase
+
+    names = {candidate.export_name.lower(), candidate.export_key.lower(),
+             candidate.export_key.rsplit("/", 1)[-1].lower()}
+    return any(fnmatchcase(name, pattern.strip().strip("/").lower()) for pattern in exclude for name in names)
 
 
 def discover(root: Path | str | ExportSource, month: date | None = None,

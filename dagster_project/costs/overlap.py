@@ -43,6 +43,9 @@ def overlapping_exports(con: duckdb.DuckDBPyConnection, month: date, runs: list[
     name_of = {run.export_key or run.export_name: run.export_name for run in runs}
     if len(name_of) < 2:
         return []
+    names = list(name_of.values())
+    # Two folders can hold exports of one name (a copied or re-delivered export): name the folder.
+    name_of = {key: (name if names.count(name) == 1 else f"{name} (folder {key})") for key, name in name_of.items()}
     coverage = con.sql(load_sql("costs/cost_month_coverage"), params={"month": month}).pl()
     if coverage.height == 0:
         return []
