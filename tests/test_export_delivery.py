@@ -191,6 +191,18 @@ def test_microsofts_own_manifest_layout_loads_with_the_month_from_run_info(tmp_p
     assert discover(tmp_path / "container").runs == []
 
 
+def test_the_new_export_sensor_sees_deliveries_at_any_level(tmp_path):
+    from dagster_project.costs.watch import delivered_manifests
+
+    folder = write_run(tmp_path / "container", focus_run("daily", "r1", "2026-09-02T00:00:00Z", ["1"]))
+    for root in (tmp_path / "container", tmp_path / "container" / "exports", folder):
+        assert list(delivered_manifests(root).values()) == [AUGUST]
+    no_range = tmp_path / "flat" / "sample" / "run-guid"
+    no_range.mkdir(parents=True)
+    (no_range / "manifest.json").write_text(json.dumps({"runInfo": {"startDate": "2025-03-01T00:00:00"}}))
+    assert delivered_manifests(tmp_path / "flat") == {"sample/run-guid/manifest.json": date(2025, 3, 1)}
+
+
 # -- runs -----------------------------------------------------------------------------------------
 
 def test_newest_incomplete_run_is_skipped_with_a_warning_and_the_previous_counts(tmp_path):

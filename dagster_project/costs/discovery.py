@@ -335,6 +335,20 @@ def _month_from_text(text: object) -> date | None:
         return None
 
 
+def month_of_manifest_path(source: ExportSource, rel: str) -> date | None:
+    """The billing month of a manifest: its nearest date-range folder, else its ``runInfo.startDate``
+    (None when neither can be read)."""
+    folder = tuple(PurePosixPath(rel).parts[:-1])
+    range_at = _range_index(folder)
+    if range_at is not None:
+        return _month_of_range(folder[range_at])
+    try:
+        run_info = _read_manifest(source, rel).get("runInfo")
+    except ExportDiscoveryError:
+        return None
+    return _month_from_text(run_info.get("startDate")) if isinstance(run_info, dict) else None
+
+
 def _resolve_blob(name: str, manifest_dir: tuple[str, ...], listed: set[str]) -> tuple[str, bool]:
     """Map a manifest's container-relative blob name to a path under the root given.
 
