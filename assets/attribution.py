@@ -17,6 +17,7 @@ from assets._metadata import markdown_preview, money_text
 from assets.partitions import billing_month_partitions, partition_month
 from dagster_project.attribution.allocate import (
     allocation_by_method,
+    hours_over_capacity,
     inventory_index,
     reconciliation,
     rows_without_method,
@@ -43,6 +44,10 @@ INVENTORY_DEPS = ["inventory_workspaces", "inventory_computes", "inventory_endpo
         AssetCheckSpec("tag_coverage", asset="cost_allocation", blocking=False,
                        description="Share of effective cost that reached a project through tags, against "
                                    "checks.tag_coverage_min_pct in finops.yaml (a warning, not a gate)."),
+        AssetCheckSpec("billed_hours_within_capacity", asset="cost_allocation", blocking=False,
+                       description="No compute or deployment is billed more running hours than its nodes "
+                                   "(instance: 1, cluster: max nodes, deployment: instances) × the hours of "
+                                   "the month (a warning: impossible hours point at a bad export or match)."),
     ],
 )
 def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource,
@@ -65,6 +70,7 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
         bad_methods = rows_without_method(con, month)
         by_method = allocation_by_method(con, month)
         coverage = tag_coverage(con, month)
+        over_capacity = hours_over_capacity(con, month)
     totals = {row["billing_currency"]: row["allocated_effective_cost"] for row in recon.iter_rows(named=True)}
     yield MaterializeResult(
         asset_key="cost_allocation",
@@ -73,7 +79,7 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
             "row_count": counts["cost_allocation"],
             "attribution_keys": staged.keys,
             "allocation_parts": staged.parts,
-            **{f"effective_cost_{currency}": MetadataValue.text(money_text(total))
+            **{f"effective_cost_{currency}": MetadataValue.text(f"{money_text(total)} {currency}")
                for currency, total in totals.items()},
             "by_method": markdown_preview(by_method),
         },
@@ -96,6 +102,13 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
             f"{r['billing_currency']} {r['tag_coverage_pct']}%" for r in low.iter_rows(named=True))),
     )
     yield AssetCheckResult(
+        check_name="billed_hours_within_capacity", asset_key="cost_allocation", passed=over_capacity.height == 0,
+        severity=AssetCheckSeverity.WARN, metadata={"over_capacity": markdown_preview(over_capacity)},
+        description=None if over_capacity.height == 0 else "more billed hours than nodes × hours: {}".format(
+            ", ".join(f"{r['aml_kind']} {r['aml_name']} {r['billed_hours']} h > {r['capacity_hours']} h"
+                      for r in over_capacity.iter_rows(named=True))),
+    )
+    yield AssetCheckResult(
         check_name="one_method_per_row", asset_key="cost_allocation", passed=bad_methods.height == 0,
         severity=AssetCheckSeverity.ERROR, metadata={"offending": markdown_preview(bad_methods)},
     )
@@ -113,13 +126,15 @@ def project_spend_monthly(context: AssetExecutionContext, warehouse: WarehouseRe
         stage_month_project_spend(con, month)
         preview = con.sql("SELECT * FROM month_project_spend").pl()
         counts = wh.stage_month(con, month, {"project_spend_monthly": "month_project_spend"})
-    total = sum(preview["effective_cost"].to_list(), Decimal(0)) if preview.height else Decimal(0)
     currencies = sorted(set(preview["billing_currency"].to_list()))
+    # One total per currency, labelled with it: amounts of two currencies are never added.
+    totals = {c: sum(preview.filter(preview["billing_currency"] == c)["effective_cost"].to_list(), Decimal(0))
+              for c in currencies}
     return MaterializeResult(metadata={
         "billing_month": month.isoformat(),
         "row_count": counts["project_spend_monthly"],
         "currencies": ", ".join(currencies),
-        "effective_cost": MetadataValue.text(money_text(total) if len(currencies) <= 1 else "several currencies"),
+        **{f"effective_cost_{c}": MetadataValue.text(f"{money_text(t)} {c}") for c, t in totals.items()},
         "preview": markdown_preview(preview.select("billing_currency", "project", "effective_cost",
                                                     "previous_effective_cost", "change_pct", "share_pct")),
     })

@@ -1,14 +1,13 @@
 """Findings asset: the month's cleanup list, with savings from observed cost and the command."""
 
 
-from decimal import Decimal
-
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets._metadata import markdown_preview, money_text
 from assets.partitions import billing_month_partitions, partition_month
 from dagster_project.findings.evaluate import month_findings
+from dagster_project.findings.savings import savings_per_currency
 from dagster_project.resources import FinopsConfigResource, WarehouseResource
 from dagster_project.warehouse import stage_frame
 
@@ -32,15 +31,16 @@ def findings(context: AssetExecutionContext, warehouse: WarehouseResource,
         stage_frame(con, "month_findings", frame)
         counts = wh.stage_month(con, month, {"findings": "month_findings"})
     open_findings = frame.filter(pl.col("status") == "open")
-    # Rules can overlap on one resource; count each resource once, with its largest estimate.
-    per_resource = open_findings.group_by("resource_id").agg(pl.col("savings").max())
-    savings = sum(per_resource["savings"].to_list(), Decimal(0)) if per_resource.height else Decimal(0)
-    per_rule = frame.group_by("rule_id").agg(pl.len().alias("findings"), pl.col("savings").sum()).sort("rule_id")
+    # Per currency, each resource once with its largest estimate: two currencies are never added.
+    savings = savings_per_currency(frame)
+    per_rule = frame.group_by("rule_id", "currency").agg(pl.len().alias("findings"), pl.col("savings").sum()).sort(
+        "rule_id", "currency")
     return MaterializeResult(metadata={
         "billing_month": month.isoformat(),
         "row_count": counts["findings"],
         "open_findings": open_findings.height,
-        "monthly_savings": MetadataValue.text(money_text(savings)),
+        **{f"monthly_savings_{currency}": MetadataValue.text(f"{money_text(total)} {currency}")
+           for currency, total in savings.items()},
         "per_rule": markdown_preview(per_rule),
-        "top_findings": markdown_preview(frame.select("rule_id", "resource_name", "owner", "savings").head(10)),
+        "top_findings": markdown_preview(frame.select("rule_id", "resource_name", "owner", "savings", "currency").head(10)),
     })

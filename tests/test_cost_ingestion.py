@@ -87,6 +87,23 @@ def _sum_files(files: list[Path]) -> tuple[int, Decimal, Decimal]:
     return n, eff, billed
 
 
+def _sum_files_by_currency(files: list[Path]) -> dict[str, tuple[int, Decimal, Decimal]]:
+    """Per billing currency (amounts of two currencies are never added): rows, effective, billed."""
+    out: dict[str, tuple[int, Decimal, Decimal]] = {}
+    for path in files:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            for row in csv.DictReader(fh):
+                n, eff, billed = out.get(row["BillingCurrency"], (0, Decimal(0), Decimal(0)))
+                out[row["BillingCurrency"]] = (n + 1, eff + q(row["EffectiveCost"]), billed + q(row["BilledCost"]))
+    return dict(sorted(out.items()))
+
+
+def _totals_by_currency(con, month: date) -> dict[str, tuple[int, Decimal, Decimal]]:
+    return {c: (n, Decimal(e), Decimal(b)) for c, n, e, b in con.execute(
+        "SELECT billing_currency, count(*), sum(effective_cost), sum(billed_cost) FROM cost_line_items "
+        "WHERE billing_month = ? GROUP BY 1 ORDER BY 1", [month]).fetchall()}
+
+
 def _totals(con, month: date) -> tuple[int, Decimal, Decimal]:
     n, eff, billed = con.execute(
         "SELECT count(*), coalesce(sum(effective_cost), 0), coalesce(sum(billed_cost), 0) "
@@ -100,11 +117,11 @@ def test_demo_months_match_independent_sums(demo, tmp_path):
     assert months_available(summary.root) == tenant.months
     for month in tenant.months:
         result = load_month(con, runs_for_month(summary.root, month), month)
-        expected = _sum_files(_independent_newest(summary.root, month))
-        assert _totals(con, month) == expected
-        assert (result.rows_loaded, result.totals["USD"].effective_cost, result.totals["USD"].billed_cost) == expected
-        truth = summary.months[month]
-        assert expected == (truth.line_items, truth.effective_total, truth.billed_total)
+        expected = _sum_files_by_currency(_independent_newest(summary.root, month))
+        assert _totals_by_currency(con, month) == expected
+        assert {c: (t.line_items, t.effective_cost, t.billed_cost) for c, t in result.totals.items()} == expected
+        assert len(expected) == 2, "the demo bills in two currencies"
+        assert expected == summary.months[month].totals()
         assert result.rows_rejected == 0 and result.row_count_mismatches() == []
     # The superseded month-to-date run is not counted.
     twice = tenant.months[-2]
@@ -506,8 +523,8 @@ def test_demo_ea_amortized_loads(tmp_path):
     result = load_month(con, runs_for_month(summary.root, month), month)
     truth = summary.months[month]
     assert result.rows_rejected == 0
-    n, eff, _ = _totals(con, month)
-    assert (n, eff) == (truth.line_items, truth.effective_total)
+    assert {c: (n, e) for c, (n, e, _) in _totals_by_currency(con, month).items()} == {
+        c: (n, e) for c, (n, e, _) in truth.totals().items()}
 
 
 # --------------------------------------------------------------------------- every external file -

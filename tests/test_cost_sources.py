@@ -246,6 +246,13 @@ def _blob_source(transport: RecordedAzure, root_path: str = "exports", **kwargs:
     return BlobExportSource(ACCOUNT, CONTAINER, root_path, ReplayCredential(), transport=transport, **kwargs)
 
 
+def _totals_by_currency(con, month: date) -> dict[str, tuple[int, Decimal, Decimal]]:
+    """Per billing currency (amounts of two currencies are never added): rows, effective, billed."""
+    return {c: (n, Decimal(e), Decimal(b)) for c, n, e, b in con.execute(
+        "SELECT billing_currency, count(*), sum(effective_cost), sum(billed_cost) FROM cost_line_items "
+        "WHERE billing_month = ? GROUP BY 1 ORDER BY 1", [month]).fetchall()}
+
+
 def _totals(con, month: date) -> tuple[int, Decimal, Decimal]:
     n, eff, billed = con.execute(
         "SELECT count(*), coalesce(sum(effective_cost), 0), coalesce(sum(billed_cost), 0) "
@@ -270,8 +277,7 @@ def test_blob_source_loads_like_the_local_folder(demo):
             remote = load_month(remote_con, runs, month)
             local = load_month(local_con, local_runs, month)
             truth = summary.months[month]
-            assert _totals(remote_con, month) == _totals(local_con, month) == (
-                truth.line_items, truth.effective_total, truth.billed_total)
+            assert _totals_by_currency(remote_con, month) == _totals_by_currency(local_con, month) == truth.totals()
             assert remote.row_count_mismatches() == [] and remote.rows_rejected == 0
             assert remote.source_files == local.source_files
             assert remote_con.execute("SELECT count(*) FROM cost_line_items l WHERE source_file LIKE '%.partial' "
@@ -322,7 +328,8 @@ def test_blob_source_legacy_layout_and_root_path(tmp_path):
         result = load_month(con, runs, month)
         truth = summary.months[month]
         assert result.rows_rejected == 0
-        assert _totals(con, month)[:2] == (truth.line_items, truth.effective_total)
+        assert {c: t[:2] for c, t in _totals_by_currency(con, month).items()} == {
+            c: t[:2] for c, t in truth.totals().items()}
         assert result.row_count_mismatches() == []
 
 
@@ -484,8 +491,10 @@ def test_cli_runs_the_pipeline_on_a_blob_url(tmp_path, monkeypatch, capsys):
     expected = json_module.loads(paths.expected.read_text())["months"]["2026-10-01"]
     con = duckdb.connect(str(tmp_path / "out" / "finops.duckdb"), read_only=True)
     try:
-        [(total,)] = con.execute("SELECT sum(effective_cost) FROM cost_allocation").fetchall()
+        totals = dict(con.execute("SELECT billing_currency, sum(effective_cost) FROM cost_allocation "
+                                  "GROUP BY 1").fetchall())
         [(n,)] = con.execute("SELECT count(*) FROM cost_line_items").fetchall()
     finally:
         con.close()
-    assert total == Decimal(expected["effective_cost"]) and n == expected["line_items"]
+    assert totals == {c: Decimal(t["effective_cost"]) for c, t in expected["currencies"].items()}
+    assert n == expected["line_items"]

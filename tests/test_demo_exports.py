@@ -6,13 +6,16 @@ import csv
 import hashlib
 import json
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dagster_project.demo.exports import EA_AMORTIZED_COLUMNS, FOCUS_1_2_COLUMNS, write_exports
-from dagster_project.demo.tenant import build_tenant
+from dagster_project.demo.tenant import build_tenant, line_items
 
 EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
 
@@ -93,30 +96,73 @@ def test_summary_equals_independent_sum_of_newest_runs(demo):
     tenant, summary = demo
     for month, truth in summary.months.items():
         newest = [r for r in summary.runs if r.month == month and r.complete]
-        eff = billed = Decimal(0)
-        n = 0
-        currencies = set()
+        per: dict[str, list] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
         for run in newest:
             for part in run.parts:
                 for row in _rows(part):
-                    eff += Decimal(row["EffectiveCost"])
-                    billed += Decimal(row["BilledCost"])
-                    currencies.add(row["BillingCurrency"])
+                    totals = per[row["BillingCurrency"]]
+                    totals[0] += 1
+                    totals[1] += Decimal(row["EffectiveCost"])
+                    totals[2] += Decimal(row["BilledCost"])
                     assert row["ChargePeriodStart"].startswith(f"{month:%Y-%m}-")
                     assert row["ChargePeriodStart"].endswith("T00:00:00Z")
-                    n += 1
-        assert (n, eff, billed) == (truth.line_items, truth.effective_total, truth.billed_total)
-        assert currencies == {truth.currency}
-        assert sum((e for e, _ in truth.projects.values()), Decimal(0)) == truth.effective_total
-        assert sum((b for _, b in truth.projects.values()), Decimal(0)) == truth.billed_total
-        assert sum(truth.aml.values(), Decimal(0)) == truth.effective_total
-        # The purchase is billed but not amortized into effective cost.
-        assert truth.billed_total > truth.effective_total
+                    assert row["PricingCurrency"] == row["BillingCurrency"]
+        # Two billing currencies, never added together.
+        assert {c: tuple(v) for c, v in per.items()} == truth.totals()
+        assert set(truth.currencies) == {"USD", "EUR"}
+        for currency in truth.currencies.values():
+            assert sum((e for e, _ in currency.projects.values()), Decimal(0)) == currency.effective_total
+            assert sum((b for _, b in currency.projects.values()), Decimal(0)) == currency.billed_total
+            assert sum(currency.aml.values(), Decimal(0)) == currency.effective_total
+        # The reservation purchases are billed but not amortized into effective cost.
+        usd = truth.currencies["USD"]
+        assert usd.projects["(commitment purchases)"][0] == 0 < usd.projects["(commitment purchases)"][1]
     # The superseded run's amounts differ (they are estimates).
     month = tenant.months[-2]
     old = [r for r in summary.runs if r.month == month and not r.complete]
-    old_eff = sum((Decimal(row["EffectiveCost"]) for r in old for p in r.parts for row in _rows(p)), Decimal(0))
-    assert old_eff != summary.months[month].effective_total
+    old_eff = sum((Decimal(row["EffectiveCost"]) for r in old for p in r.parts for row in _rows(p)
+                   if row["BillingCurrency"] == "USD"), Decimal(0))
+    assert old_eff != summary.months[month].currencies["USD"].effective_total
+
+
+def test_commitment_rows_are_written_as_azure_writes_them(demo):
+    tenant, summary = demo
+    month = tenant.months[-1]
+    rows = [row for r in summary.runs if r.month == month and r.complete for p in r.parts for row in _rows(p)]
+    commitment = [row for row in rows if row["CommitmentDiscountId"]]
+    by_status = defaultdict(list)
+    for row in commitment:
+        by_status[(row["ChargeCategory"], row["CommitmentDiscountStatus"])].append(row)
+    assert set(by_status) == {("Usage", "Used"), ("Usage", "Unused"), ("Purchase", "")}
+    for row in commitment:
+        assert row["CommitmentDiscountType"] == "Reservation" and row["CommitmentDiscountName"].startswith("ri-")
+        assert row["PricingCategory"] == "Committed"
+    for row in by_status[("Usage", "Used")] + by_status[("Usage", "Unused")]:
+        assert Decimal(row["BilledCost"]) == 0 < Decimal(row["EffectiveCost"])  # billed by the purchase
+    for row in by_status[("Purchase", "")]:
+        assert Decimal(row["EffectiveCost"]) == 0 < Decimal(row["BilledCost"])
+    # Per reservation: the payment is the covered plus the unused amortized cost.
+    for c in tenant.commitments:
+        mine = [row for row in commitment if row["CommitmentDiscountId"] == c.id]
+        paid = sum((Decimal(r["BilledCost"]) for r in mine if r["ChargeCategory"] == "Purchase"), Decimal(0))
+        amortized = sum((Decimal(r["EffectiveCost"]) for r in mine), Decimal(0))
+        assert paid == amortized, c.name
+
+
+def test_type_tag_and_size_variants_are_in_the_rows(demo):
+    tenant, summary = demo
+    month = tenant.months[-1]
+    rows = [row for r in summary.runs if r.month == month and r.complete for p in r.parts for row in _rows(p)]
+    vm = [row for row in rows if row["ConsumedUnit"] == "1 Hour" and "Virtual Machines" in row["ChargeDescription"]
+          and not row["CommitmentDiscountStatus"] == "Unused"]
+    spellings = {json.loads(row["Tags"]).get("ComputeType") for row in vm}
+    assert {"Compute Instance", "computeinstance", "ComputeInstance", "AmlCompute", "Compute Cluster",
+            "Training Pool", "Managed Online Endpoint"} <= spellings
+    details = [row for row in vm if "ServiceType" in (row["SkuPriceDetails"] or "")]
+    meter_only = [row for row in vm if "ServiceType" not in (row["SkuPriceDetails"] or "") and row["SkuMeter"]]
+    description_only = [row for row in vm if not row["SkuMeter"]]
+    assert details and meter_only and description_only
+    assert all(row["ChargeDescription"].endswith(" - US East 2") for row in description_only)
 
 
 def test_values_are_exact_and_mixed_case_ids(demo):
@@ -153,7 +199,7 @@ def test_ea_amortized_layout(tmp_path):
     parts = sorted(summary.root.glob("*/*/part_*.csv"))
     assert len(parts) == 2 * 2
     assert not list(summary.root.rglob("*manifest*.json"))
-    per_month: dict[str, Decimal] = defaultdict(Decimal)
+    per_month: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for part in parts:
         with open(part, encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)
@@ -161,14 +207,41 @@ def test_ea_amortized_layout(tmp_path):
             for row in reader:
                 mm, dd, yyyy = row["Date"].split("/")
                 assert len(mm) == 2 and len(dd) == 2 and len(yyyy) == 4
-                per_month[f"{yyyy}-{mm}"] += Decimal(row["CostInBillingCurrency"])
+                per_month[f"{yyyy}-{mm}"][row["BillingCurrencyCode"]] += Decimal(row["CostInBillingCurrency"])
+                if row["ChargeType"] == "UnusedReservation":
+                    assert row["ReservationId"] and row["benefitId"].endswith(row["ReservationId"])
                 if row["Tags"]:
                     assert not row["Tags"].startswith("{")
                     assert isinstance(json.loads("{" + row["Tags"] + "}"), dict)
     for month, truth in summary.months.items():
-        assert per_month[f"{month:%Y-%m}"] == truth.effective_total
+        assert dict(per_month[f"{month:%Y-%m}"]) == {c: t.effective_total for c, t in truth.currencies.items()}
 
 
 def test_unknown_schema_rejected(tmp_path):
     with pytest.raises(ValueError, match="unknown export schema"):
         write_exports(build_tenant(months=1), tmp_path, schema="mca")
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(seed=st.integers(min_value=0, max_value=10_000), end=st.sampled_from([date(2026, 2, 1), date(2026, 10, 1)]))
+def test_the_generator_never_bills_impossible_hours(seed, end):
+    """A compute instance is one node, a cluster at most max_nodes, a deployment its instances:
+    for any seed, no day bills more running hours than that (the demo once billed 25 h a day)."""
+    tenant = build_tenant(seed=seed, months=1, end_month=end)
+    nodes = {c.name: 1 for c in tenant.compute_instances}
+    nodes |= {k.name: k.max_nodes for k in tenant.clusters}
+    nodes |= {f"{e.name}/{d.name}": d.instance_count for e in tenant.endpoints for d in e.deployments}
+    hours: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    for item in line_items(tenant, tenant.months[0]):
+        if item.true_aml_kind in ("compute", "endpoint") and item.consumed_unit == "1 Hour":
+            hours[(item.true_aml_name, item.charge_date)] += item.consumed_quantity
+    assert hours
+    for (name, day), billed in hours.items():
+        assert billed <= nodes[name] * 24, (name, day, billed)
+    # A reservation never covers more than its instances × 24 h a day, used plus unused.
+    for c in tenant.commitments:
+        per_day: dict[date, Decimal] = defaultdict(Decimal)
+        for item in line_items(tenant, tenant.months[0]):
+            if item.commitment_discount_id == c.id and item.commitment_status:
+                per_day[item.charge_date] += item.consumed_quantity
+        assert per_day and all(v == c.quantity * 24 for v in per_day.values()), c.name

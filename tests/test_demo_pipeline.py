@@ -62,38 +62,110 @@ def test_published_tables_have_the_contract_columns(demo):
     assert money_types["effective_cost"].startswith("DECIMAL") and money_types["billed_cost"].startswith("DECIMAL")
 
 
+def _per_currency(con, sql, params):
+    """{currency: {key: amount}} from rows (currency, key, amount)."""
+    out: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for currency, key, amount in _rows(con, sql, params):
+        out[currency][key] = amount
+    return dict(out)
+
+
+def _cents(mapping):
+    return {k: Decimal(v).quantize(CENT) for k, v in mapping.items()}
+
+
 def test_every_month_reconciles_to_the_ground_truth_to_the_cent(demo):
     con, expected = demo["con"], demo["expected"]
     assert sorted(expected["months"]) == ["2026-08-01", "2026-09-01", "2026-10-01"]
+    assert expected["currencies"] == ["EUR", "USD"]
     for month, truth in expected["months"].items():
         params = {"m": date.fromisoformat(month)}
-        [(line_total, line_count)] = _rows(
-            con, "SELECT sum(effective_cost), count(*) FROM cost_line_items WHERE billing_month = $m", params)
-        [(allocated,)] = _rows(con, "SELECT sum(effective_cost) FROM cost_allocation WHERE billing_month = $m", params)
+        assert sorted(truth["currencies"]) == ["EUR", "USD"], month
+        [(line_count,)] = _rows(con, "SELECT count(*) FROM cost_line_items WHERE billing_month = $m", params)
         assert line_count == truth["line_items"], month
-        assert line_total == Decimal(truth["effective_cost"]), month  # exact, not only to the cent
-        assert allocated == line_total, month
-        projects = dict(_rows(con, "SELECT project, sum(effective_cost) FROM cost_allocation "
-                                   "WHERE billing_month = $m GROUP BY project", params))
-        assert {p: v.quantize(CENT) for p, v in projects.items()} == {
-            p: Decimal(v["effective_cost"]).quantize(CENT) for p, v in truth["projects"].items()}, month
-        assert projects["(unallocated)"].quantize(CENT) == Decimal(truth["unallocated_effective_cost"]).quantize(CENT)
-        billed = dict(_rows(con, "SELECT project, sum(billed_cost) FROM cost_allocation "
-                                 "WHERE billing_month = $m GROUP BY project", params))
-        assert {p: v.quantize(CENT) for p, v in billed.items()} == {
-            p: Decimal(v["billed_cost"]).quantize(CENT) for p, v in truth["projects"].items()}, month
+        lines = dict(_rows(con, "SELECT billing_currency, sum(effective_cost) FROM cost_line_items "
+                                "WHERE billing_month = $m GROUP BY 1", params))
+        allocated = dict(_rows(con, "SELECT billing_currency, sum(effective_cost) FROM cost_allocation "
+                                    "WHERE billing_month = $m GROUP BY 1", params))
+        effective = _per_currency(con, "SELECT billing_currency, project, sum(effective_cost) FROM cost_allocation "
+                                       "WHERE billing_month = $m GROUP BY ALL", params)
+        billed = _per_currency(con, "SELECT billing_currency, project, sum(billed_cost) FROM cost_allocation "
+                                    "WHERE billing_month = $m GROUP BY ALL", params)
+        for currency, want in truth["currencies"].items():
+            assert lines[currency] == Decimal(want["effective_cost"]), (month, currency)  # exact
+            assert allocated[currency] == lines[currency], (month, currency)
+            assert _cents(effective[currency]) == _cents(
+                {p: v["effective_cost"] for p, v in want["projects"].items()}), (month, currency)
+            assert _cents(billed[currency]) == _cents(
+                {p: v["billed_cost"] for p, v in want["projects"].items()}), (month, currency)
+            assert effective[currency].get("(unallocated)", Decimal(0)).quantize(CENT) == Decimal(
+                want["unallocated_effective_cost"]).quantize(CENT)
+        # The commitments' explicit lines: unused hours and purchases, never a project's.
+        usd = truth["currencies"]["USD"]["projects"]
+        assert Decimal(usd["(unused commitment)"]["effective_cost"]) > 0
+        assert Decimal(usd["(commitment purchases)"]["billed_cost"]) > 0
+        assert Decimal(usd["(commitment purchases)"]["effective_cost"]) == 0
 
 
 def test_workspace_charges_reach_the_compute_and_endpoint_that_ran(demo):
+    """Every type tag spelling and every place the size hides in the demo (the variants of
+    expected.json) lands on the compute the generator billed."""
+    con, expected = demo["con"], demo["expected"]
+    variants = expected["variants"]
+    assert {"details", "meter", "description"} <= set(variants["vm_size_in"].values())
+    assert len(set(variants["compute_type_tags"].values())) >= 5
+    for month, truth in expected["months"].items():
+        got = _per_currency(con, "SELECT billing_currency, aml_kind || ':' || aml_name, sum(effective_cost) "
+                                 "FROM cost_allocation WHERE billing_month = $m AND aml_kind IN ('compute', 'endpoint') "
+                                 "GROUP BY ALL", {"m": date.fromisoformat(month)})
+        for currency, want in truth["currencies"].items():
+            want = {k: v for k, v in want["aml_resources"].items() if k.split(":")[0] in ("compute", "endpoint")}
+            assert _cents(got.get(currency, {})) == _cents(want), (month, currency)
+    rules = dict(_rows(con, "SELECT aml_name, string_agg(allocation_rule, ' | ') FROM cost_allocation "
+                            "WHERE billing_month = '2026-10-01' AND aml_kind = 'compute' GROUP BY 1"))
+    assert "size from charge description" in rules["ci-alice-dev"] and "US East 2" in rules["ci-alice-dev"]
+    assert "size from meter name 'E4s v3'" in rules["ci-dave-vision"]
+    assert "'Training Pool' unknown: any compute type" in rules["fc-cluster"]
+    assert "'Compute Cluster' = AmlCompute" in rules["forecast-train"]
+
+
+def test_a_hubs_dependencies_are_shared_by_its_projects(demo):
     con, expected = demo["con"], demo["expected"]
     for month, truth in expected["months"].items():
-        got = defaultdict(Decimal)
-        for kind, name, cost in _rows(con, "SELECT aml_kind, aml_name, sum(effective_cost) FROM cost_allocation "
-                                           "WHERE billing_month = $m AND aml_kind IN ('compute', 'endpoint') "
-                                           "GROUP BY ALL", {"m": date.fromisoformat(month)}):
-            got[f"{kind}:{name}"] += cost
-        want = {k: Decimal(v) for k, v in truth["aml_resources"].items() if k.split(":")[0] in ("compute", "endpoint")}
-        assert {k: v.quantize(CENT) for k, v in got.items()} == {k: v.quantize(CENT) for k, v in want.items()}, month
+        [(hub_id, hub)] = truth["hub_split"].items()
+        rows = dict(_rows(con, "SELECT project, sum(effective_cost) FROM cost_allocation "
+                               "WHERE billing_month = $m AND workspace_id = $hub AND aml_kind = 'dependency' "
+                               "AND billing_currency = $c GROUP BY 1",
+                          {"m": date.fromisoformat(month), "hub": hub_id, "c": hub["currency"]}))
+        assert _cents(rows) == _cents(hub["split"]), month
+        assert set(rows) == set(hub["split"]) and "doc-search" in rows  # chat-api was deployed in September
+        rules = {r[0] for r in _rows(con, "SELECT DISTINCT allocation_rule FROM cost_allocation "
+                                          "WHERE billing_month = $m AND workspace_id = $hub",
+                                     {"m": date.fromisoformat(month), "hub": hub_id})}
+        assert all(r.startswith("shared cost of hub hub-genai and 2 workspaces using it (proj-chatbot, "
+                                "proj-docsearch) split by direct spend") for r in rules), rules
+    assert set(expected["months"]["2026-10-01"]["hub_split"][hub_id]["split"]) == {"chatbot", "doc-search"}
+
+
+def test_the_finance_view_of_commitments_matches_the_generator(demo):
+    from dagster_project.attribution.commitments import finance_commitments
+
+    con, expected = demo["con"], demo["expected"]
+    for month, truth in expected["months"].items():
+        view = {r["commitment_discount_id"]: r for r in finance_commitments(con, date.fromisoformat(month)).iter_rows(
+            named=True)}
+        assert set(view) == set(truth["commitments"]), month
+        for commitment_id, want in truth["commitments"].items():
+            got = view[commitment_id]
+            assert got["billing_currency"] == want["currency"]
+            assert got["commitment_discount_name"] == want["name"]
+            for column in ("purchased_billed_cost", "covered_effective_cost", "covered_hours",
+                           "unused_effective_cost", "unused_hours"):
+                assert got[column] == Decimal(want[column]), (month, want["name"], column)
+            # What was bought is what was covered plus what went unused.
+            assert got["purchased_billed_cost"] == got["covered_effective_cost"] + got["unused_effective_cost"]
+        unused = sum((Decimal(w["unused_effective_cost"]) for w in truth["commitments"].values()), Decimal(0))
+        assert Decimal(truth["currencies"]["USD"]["projects"]["(unused commitment)"]["effective_cost"]) == unused
 
 
 def test_the_superseded_run_of_the_twice_delivered_month_does_not_count(demo):
@@ -114,28 +186,92 @@ def test_the_superseded_run_of_the_twice_delivered_month_does_not_count(demo):
 def test_findings_recall_and_precision_against_the_planted_cases(demo):
     con, expected = demo["con"], demo["expected"]
     month = date.fromisoformat(expected["findings_month"])
-    found = {(rule, rid) for rule, rid in _rows(
-        con, "SELECT rule_id, resource_id FROM findings WHERE billing_month = $m", {"m": month})}
-    planted = {(f["rule"], f["resource_id"]) for f in expected["findings"]}
-    assert planted - found == set(), "missed planted findings (recall)"
-    assert found - planted == set(), "flagged something not planted (precision)"
+    found = {(rule, rid): (currency, savings) for rule, rid, currency, savings in _rows(
+        con, "SELECT rule_id, resource_id, currency, savings FROM findings WHERE billing_month = $m", {"m": month})}
+    planted = {(f["rule"], f["resource_id"]): f for f in expected["findings"]}
+    assert set(planted) - set(found) == set(), "missed planted findings (recall)"
+    assert set(found) - set(planted) == set(), "flagged something not planted (precision)"
     flagged_ids = {rid for _, rid in found}
     assert not flagged_ids & set(expected["clean_resources"])
     from dagster_project.findings.rules import RULES
 
     assert set(expected["rules_covered"]) == set(RULES), "the demo must plant a case of every rule"
+    for key, want in planted.items():
+        currency, savings = found[key]
+        assert currency == want["currency"], key  # the currency of the cost the savings come from
+        assert (savings > 0) == want["savings_positive"], (key, savings)
+    assert any(c == "EUR" and s > 0 for c, s in found.values()), "the EUR findings have savings"
+
+
+def test_findings_on_commitment_covered_compute_free_hours_not_cash(demo):
+    con, expected = demo["con"], demo["expected"]
+    covered = {c["resource_id"]: c for c in expected["commitment_covered"] if Decimal(c["on_demand_hours"]) == 0}
+    rows = _rows(con, "SELECT resource_id, rule_id, savings, evidence FROM findings WHERE billing_month = $m",
+                 {"m": date.fromisoformat(expected["findings_month"])})
+    on_covered = [r for r in rows if r[0] in covered]
+    assert {r[1] for r in on_covered} == {"ci_left_running", "ci_no_idle_shutdown"}
+    for rid, _rule, savings, evidence in on_covered:
+        facts = json.loads(evidence)
+        assert savings == 0
+        assert "freed, not cash" in facts["savings_basis"]
+        assert Decimal(facts["freed_commitment_hours"]) > 0
+        assert Decimal(facts["commitment_covered_hours"]) == Decimal(covered[rid]["committed_hours"])
 
 
 def test_findings_carry_savings_evidence_and_owner(demo):
     con = demo["con"]
-    rows = _rows(con, "SELECT rule_id, savings, evidence, owner, project, command FROM findings "
-                      "WHERE rule_id = 'ci_left_running'")
+    rows = _rows(con, "SELECT rule_id, savings, evidence, owner, project, command, resource_name FROM findings "
+                      "WHERE rule_id IN ('ci_stopped_abandoned', 'cluster_warm_nodes', 'ci_left_running')")
+    assert {r[0] for r in rows} == {"ci_stopped_abandoned", "cluster_warm_nodes", "ci_left_running"}
+    for rule, savings, evidence, owner, project, command, name in rows:
+        facts = json.loads(evidence)
+        assert facts["currency"] == "USD" and facts["savings_basis"]
+        if rule == "ci_left_running":  # bob's GPU instance: covered by a reservation
+            assert (owner, project, name) == ("bob@contoso.com", "recommendations", "ci-bob-gpu")
+            assert command.startswith("az ml compute stop --name ci-bob-gpu ")
+            assert "disk" in facts["savings_basis"] and Decimal(facts["cost_after_stop"]) > 0
+        else:
+            assert savings > 0
+
+
+def test_savings_never_exceed_the_resources_own_cost(demo):
+    con = demo["con"]
+    rows = _rows(con, """
+        SELECT f.rule_id, f.resource_name, f.savings, coalesce(u.effective_cost, 0)
+        FROM findings AS f
+        LEFT JOIN aml_resource_usage AS u
+            ON u.billing_month = f.billing_month AND u.billing_currency = f.currency
+            AND lower(u.aml_name) = lower(f.resource_name)
+            AND f.resource_id LIKE u.workspace_id || '/%'
+        WHERE f.savings > 0""")
     assert rows
-    for _rule, savings, evidence, owner, project, command in rows:
-        assert savings > 0
-        assert "run rate" in json.loads(evidence)["savings_basis"]
-        assert owner == "bob@contoso.com" and project == "recommendations"
-        assert command.startswith("az ml compute stop --name ci-bob-gpu ")
+    for rule, name, savings, cost in rows:
+        assert savings <= cost, (rule, name, savings, cost)
+
+
+def test_one_owner_per_resource_across_allocation_and_findings(demo):
+    con = demo["con"]
+    owners = defaultdict(set)
+    for rid, owner in _rows(con, """
+            SELECT CASE aml_kind
+                WHEN 'compute' THEN workspace_id || '/computes/' || lower(aml_name)
+                ELSE workspace_id || '/onlineendpoints/' || replace(lower(aml_name), '/', '/deployments/') END,
+                owner
+            FROM cost_allocation WHERE aml_kind IN ('compute', 'endpoint')"""):
+        owners[rid].add(owner)
+    for rid, owner in _rows(con, "SELECT resource_id, owner FROM findings "
+                                 "WHERE resource_id LIKE '%/computes/%' OR resource_id LIKE '%/deployments/%'"):
+        owners[rid].add(owner)
+    several = {rid: o for rid, o in owners.items() if len(o) != 1}
+    assert several == {}
+    untagged = _rows(con, "SELECT owner FROM findings WHERE rule_id = 'untagged_spend' "
+                          "AND billing_month = '2026-10-01' AND resource_id LIKE '%/computes/ci-temp-experiment'")
+    assert untagged == [("frank@contoso.com",)]  # its creator, as on its idle-shutdown finding
+
+
+def test_no_compute_bills_more_hours_than_it_has_nodes(demo):
+    summary = demo["summary"]
+    assert not [w for w in summary.warnings if "billed_hours_within_capacity" in w]
 
 
 def test_parquet_mirrors_every_month(demo):
@@ -153,14 +289,15 @@ def test_parquet_mirrors_every_month(demo):
 def test_rerunning_a_month_replaces_it(demo, tmp_path):
     paths, out = demo["paths"], demo["out"]
     con = demo["con"]
-    before = _rows(con, "SELECT count(*), sum(effective_cost) FROM cost_allocation WHERE billing_month = '2026-10-01'")
+    before = _rows(con, "SELECT billing_currency, count(*), sum(effective_cost) FROM cost_allocation "
+                        "WHERE billing_month = '2026-10-01' GROUP BY 1 ORDER BY 1")
     con.close()
     try:
         run_pipeline(paths.exports, paths.inventory, out, months=[date(2026, 10, 1)])
     finally:
         demo["con"] = duckdb.connect(str(out / "finops.duckdb"), read_only=True)
-    after = _rows(demo["con"], "SELECT count(*), sum(effective_cost) FROM cost_allocation "
-                               "WHERE billing_month = '2026-10-01'")
+    after = _rows(demo["con"], "SELECT billing_currency, count(*), sum(effective_cost) FROM cost_allocation "
+                               "WHERE billing_month = '2026-10-01' GROUP BY 1 ORDER BY 1")
     assert after == before
     [(n,)] = _rows(demo["con"], "SELECT count(*) FROM cost_line_items WHERE billing_month = '2026-10-01'")
     assert n == demo["expected"]["months"]["2026-10-01"]["line_items"]
@@ -169,19 +306,23 @@ def test_rerunning_a_month_replaces_it(demo, tmp_path):
 def test_summary_reports_the_latest_month(demo):
     summary = demo["summary"]
     assert summary.latest_month == date(2026, 10, 1)
-    assert summary.findings_open > 0 and summary.findings_savings > 0
-    unallocated = Decimal(demo["expected"]["months"]["2026-10-01"]["unallocated_effective_cost"])
-    total = Decimal(demo["expected"]["months"]["2026-10-01"]["effective_cost"])
+    assert summary.findings_open > 0
+    # The share is of the summary's currency's month: never of a total over two currencies.
+    truth = demo["expected"]["months"]["2026-10-01"]["currencies"][summary.currency]
+    unallocated, total = Decimal(truth["unallocated_effective_cost"]), Decimal(truth["effective_cost"])
     assert summary.unallocated_share_pct == (unallocated * 100 / total).quantize(CENT)
 
 
 def test_owner_and_cost_center_views_add_up_to_the_allocation(demo):
     con = demo["con"]
     for view in ("owner_spend_monthly", "cost_center_spend_monthly"):
-        rows = _rows(con, f"SELECT billing_month, sum(effective_cost) FROM {view} GROUP BY 1 ORDER BY 1")  # noqa: S608
-        totals = _rows(con, "SELECT billing_month, sum(effective_cost) FROM cost_allocation GROUP BY 1 ORDER BY 1")
+        rows = _rows(con, f"SELECT billing_month, billing_currency, sum(effective_cost) FROM {view} "  # noqa: S608
+                          "GROUP BY 1, 2 ORDER BY 1, 2")
+        totals = _rows(con, "SELECT billing_month, billing_currency, sum(effective_cost) FROM cost_allocation "
+                            "GROUP BY 1, 2 ORDER BY 1, 2")
         assert rows == totals, view
-    owners = dict(_rows(con, "SELECT owner, effective_cost FROM owner_spend_monthly WHERE billing_month = '2026-10-01'"))
+    owners = dict(_rows(con, "SELECT owner, effective_cost FROM owner_spend_monthly "
+                             "WHERE billing_month = '2026-10-01' AND billing_currency = 'USD'"))
     assert owners["bob@contoso.com"] > 0
 
 
@@ -191,10 +332,14 @@ def test_the_ea_amortized_demo_reconciles_to_its_ground_truth(tmp_path):
     expected = json.loads(paths.expected.read_text())["months"]["2026-10-01"]
     con = duckdb.connect(str(tmp_path / "out" / "finops.duckdb"), read_only=True)
     try:
-        projects = dict(_rows(con, "SELECT project, sum(effective_cost) FROM cost_allocation GROUP BY 1"))
+        projects = {(c, p): v for c, p, v in _rows(
+            con, "SELECT billing_currency, project, sum(effective_cost) FROM cost_allocation GROUP BY 1, 2")}
         schemas = {r[0] for r in _rows(con, "SELECT DISTINCT source_schema FROM cost_line_items")}
     finally:
         con.close()
     assert len(schemas) == 1 and next(iter(schemas)).startswith("ea-")
-    assert {p: v.quantize(CENT) for p, v in projects.items()} == {
-        p: Decimal(v["effective_cost"]).quantize(CENT) for p, v in expected["projects"].items()}
+    want = defaultdict(Decimal)  # the EA files bill each currency apart; compare per currency
+    for currency, truth in expected["currencies"].items():
+        for p, v in truth["projects"].items():
+            want[(currency, p)] = Decimal(v["effective_cost"])
+    assert {k: v.quantize(CENT) for k, v in projects.items()} == {k: v.quantize(CENT) for k, v in want.items()}

@@ -74,12 +74,12 @@ def test_a_fixed_resource_turns_resolved_and_keeps_its_history(two_runs):
 def test_ids_are_stable_and_first_seen_is_kept(two_runs):
     first, second, _ = two_runs
     assert set(first) <= set(second)
-    # A week older, three running instances have now been left running for over 7 days: new
+    # A week older, four running instances have now been left running for over 7 days: new
     # findings, first seen now. Everything else keeps its id and its first sighting.
     new = [second[i] for i in set(second) - set(first)]
     assert sorted((f["rule"], f["name"]) for f in new) == [
         ("ci_left_running", "ci-alice-dev"), ("ci_left_running", "ci-dave-vision"),
-        ("ci_left_running", "ci-temp-experiment")]
+        ("ci_left_running", "ci-ivan-index"), ("ci_left_running", "ci-temp-experiment")]
     for finding_id, now in second.items():
         if now["status"] == "resolved":
             continue

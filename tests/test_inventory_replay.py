@@ -153,12 +153,20 @@ def test_workspaces_with_dependencies_and_messy_tags(inventory: Inventory, tenan
         assert row["resource_group"] == workspace.resource_group.lower()
         assert row["subscription_id"] == workspace.subscription_id
         assert row["location"] == workspace.location
-        assert row["storage_account_id"] == workspace.storage_account_id.lower()
-        assert row["container_registry_id"] == workspace.container_registry_id.lower()
-        assert row["key_vault_id"] == workspace.key_vault_id.lower()
-        assert row["application_insights_id"] == workspace.application_insights_id.lower()
+        listed = workspace.listed_dependencies()  # a Foundry project: its hub's, or none
+        assert row["storage_account_id"] == (listed["storageAccount"].lower() if listed["storageAccount"] else None)
+        assert row["container_registry_id"] == (listed["containerRegistry"].lower() if listed["containerRegistry"] else None)
+        assert row["key_vault_id"] == (listed["keyVault"].lower() if listed["keyVault"] else None)
+        assert row["application_insights_id"] == (listed["applicationInsights"].lower() if listed["applicationInsights"] else None)
         assert json.loads(row["tags"]) == workspace.tags
         assert row["created_on"] == workspace.created_on
+        # Contract 1.2: the workspace's kind and, for a project, its hub.
+        assert row["workspace_kind"] == workspace.kind
+        assert row["hub_workspace_id"] == (workspace.hub.id.lower() if workspace.hub else None)
+    kinds = {w.kind for w in tenant.workspaces}
+    assert {"Default", "Hub", "Project"} <= kinds
+    project_rows = [r for r in rows.values() if r["workspace_kind"] == "Project"]
+    assert any(r["storage_account_id"] is None for r in project_rows), "one project lists no dependency"
     assert json.loads(rows[tenant.workspace("mlw-vision-dev").id.lower()]["tags"])[" project"] == "vision-qa "
 
 

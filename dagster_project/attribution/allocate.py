@@ -13,6 +13,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from dagster_project.attribution.methods import ALLOCATION_METHODS, TAG_METHODS
 from dagster_project.attribution.resolve import InventoryIndex, resolve_attribution_keys
 from dagster_project.config import FinopsConfig
 from dagster_project.sql import load_sql
@@ -101,7 +102,13 @@ def reconciliation(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
 
 
 def rows_without_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
-    return con.sql(load_sql("checks/allocation_methods"), params={"billing_month": month}).pl()
+    return con.sql(load_sql("checks/allocation_methods"),
+                   params={"billing_month": month, "methods": list(ALLOCATION_METHODS)}).pl()
+
+
+def hours_over_capacity(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
+    """Azure ML resources billed more running hours than their nodes × the hours of the month."""
+    return con.sql(load_sql("checks/compute_hours_capacity"), params={"billing_month": month}).pl()
 
 
 def allocation_by_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
@@ -110,4 +117,5 @@ def allocation_by_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.Data
 
 def tag_coverage(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
     """Per currency: effective cost, the part reached through tags, and that share in %."""
-    return con.sql(load_sql("checks/tag_coverage"), params={"billing_month": month}).pl()
+    return con.sql(load_sql("checks/tag_coverage"),
+                   params={"billing_month": month, "tag_methods": list(TAG_METHODS)}).pl()

@@ -94,10 +94,10 @@ REGION_NAMES = {
 
 
 @dataclass
-class MonthTruth:
-    """Ground truth of one billing month, from the newest complete run only."""
+class CurrencyTruth:
+    """Ground truth of one billing month in one billing currency (amounts are never summed
+    across currencies)."""
 
-    month: date
     currency: str
     # project -> (effective_cost, billed_cost)
     projects: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
@@ -106,6 +106,22 @@ class MonthTruth:
     line_items: int = 0
     # (true_aml_kind, true_aml_name) -> effective cost
     aml: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class MonthTruth:
+    """Ground truth of one billing month, from the newest complete run only, per currency."""
+
+    month: date
+    currencies: dict[str, CurrencyTruth] = field(default_factory=dict)
+
+    @property
+    def line_items(self) -> int:
+        return sum(c.line_items for c in self.currencies.values())
+
+    def totals(self) -> dict[str, tuple[int, Decimal, Decimal]]:
+        """currency → (line items, effective cost, billed cost)."""
+        return {c: (t.line_items, t.effective_total, t.billed_total) for c, t in sorted(self.currencies.items())}
 
 
 @dataclass(frozen=True)
@@ -130,14 +146,6 @@ class ExportSummary:
     months: dict[date, MonthTruth]
     runs: list[WrittenRun]
     files: list[Path]  # every file written (manifests and parts), superseded runs included
-
-    @property
-    def effective_total(self) -> Decimal:
-        return sum((m.effective_total for m in self.months.values()), Decimal(0))
-
-    @property
-    def billed_total(self) -> Decimal:
-        return sum((m.billed_total for m in self.months.values()), Decimal(0))
 
     @property
     def line_items(self) -> int:
@@ -236,12 +244,14 @@ class _FocusRenderer:
 
     def __init__(self, tenant: Tenant, month: date):
         t = tenant
-        self.cur = t.currency
         bp_start, bp_end = _iso_z(month), _iso_z(add_months(month, 1))
-        # BillingAccountId .. BillingPeriodStart is the same for every row of the month, apart
-        # from BilledCost which leads the line.
-        self.billing = ",".join(_csv_field(v) for v in (
-            t.billing_account_id, t.billing_account_name, "Billing Account", t.currency, bp_end, bp_start))
+        # BillingAccountId .. BillingPeriodStart is the same for every row of the month and
+        # billing currency (a subscription's billing profile), apart from BilledCost which leads.
+        self.billing = {
+            currency: ",".join(_csv_field(v) for v in (
+                t.billing_account_id, t.billing_account_name, "Billing Account", currency, bp_end, bp_start))
+            for currency in sorted({s.currency for s in t.subscriptions})
+        }
         self._mid: dict[tuple, str] = {}
         self._tail: dict[tuple, str] = {}
         self._tags: dict[tuple, str] = {}
@@ -263,14 +273,14 @@ class _FocusRenderer:
     def line(self, it: LineItem) -> str:
         purchase = it.charge_category == "Purchase"
         # Charge columns between ChargeClass and ChargePeriodEnd, and the commitment block.
-        k_mid = (it.charge_category, it.charge_class, it.charge_description, it.commitment_discount_id)
+        k_mid = (it.charge_category, it.charge_class, it.charge_description, it.commitment_discount_id,
+                 it.commitment_status)
         mid = self._mid.get(k_mid)
         if mid is None:
             frequency = "One-Time" if it.charge_category in ("Purchase", "Credit") else "Usage-Based"
+            # CommitmentDiscountCategory, Id, Name, Quantity, Status, Type, Unit.
             commit = ("Usage" if it.commitment_discount_id else "", it.commitment_discount_id,
-                      it.commitment_discount_id.rsplit("/", 1)[-1] if it.commitment_discount_id else "",
-                      "", "Used" if it.commitment_discount_id else "",
-                      "Reservation" if it.commitment_discount_id else "", "")
+                      it.commitment_name, "", it.commitment_status, it.commitment_type, "")
             mid = self._mid[k_mid] = (
                 ",".join(_csv_field(v) for v in (it.charge_category, it.charge_class, it.charge_description,
                                                  frequency)),
@@ -296,7 +306,7 @@ class _FocusRenderer:
                 it.charge_description, "True", _meter_category(it), "", _meter_subcategory(it), "", "", "",
                 "", "", it.region, "", "", ""))
             tail = self._tail[k_tail] = (
-                f"{_csv_field(self.cur)},",  # PricingCurrency, then PricingQuantity follows
+                f"{_csv_field(it.currency)},",  # PricingCurrency, then PricingQuantity follows
                 f"{_csv_field(it.consumed_unit)},{res}",  # PricingUnit .. SkuMeter
                 subacct, x_head, x_mid, x_res, _csv_field(it.pricing_category), _csv_field(it.consumed_unit),
             )
@@ -307,7 +317,7 @@ class _FocusRenderer:
         info = _csv_field(_json(it.additional_info))
         # One entry per FOCUS_1_2_COLUMNS column, or a pre-joined run of them (see the caches).
         fields = (
-            billed, self.billing, "", "", mid[0], self._day_pair(it.charge_date), mid[1],
+            billed, self.billing[it.currency], "", "", mid[0], self._day_pair(it.charge_date), mid[1],
             qty, unit, con, con_price, eff, "", "Microsoft", lst, list_price, pricing_cat,
             pricing_cur + qty, res_block, info, "", subacct, self._tags_field(it.tags),
             x_head, billed, con_price, "", "", "1", "", "", "", con, "", "", "", "", eff, con_price, x_mid,
@@ -321,7 +331,6 @@ class _EaRenderer:
 
     def __init__(self, tenant: Tenant, month: date):
         t = tenant
-        self.cur = t.currency
         account = t.billing_account_id.rsplit("/", 1)[-1]
         self.head = ",".join(_csv_field(v) for v in (
             account, t.billing_account_name, f"{month:%m/%d/%Y}", f"{_month_end(month):%m/%d/%Y}", account,
@@ -341,7 +350,7 @@ class _EaRenderer:
     def line(self, it: LineItem) -> str:
         key = (it.resource_id, it.resource_name, it.region, it.subscription.id, it.resource_group,
                it.charge_description, it.sku_meter, it.consumed_unit, it.charge_category, it.pricing_category,
-               it.service_name)
+               it.service_name, it.commitment_discount_id, it.commitment_status)
         const = self._const.get(key)
         if const is None:
             sub = it.subscription
@@ -352,19 +361,25 @@ class _EaRenderer:
                 it.charge_description, "", it.sku_id, it.service_name, _meter_category(it),
                 _meter_subcategory(it), REGION_NAMES.get(it.region, it.region), it.sku_meter))
             res = ",".join(_csv_field(v) for v in (
-                self.cur, it.region, "", consumed_service, it.resource_id, it.resource_name, "", ""))
+                it.currency, it.region, "", consumed_service, it.resource_id, it.resource_name, "", ""))
             charge_type = {"Purchase": "Purchase", "Credit": "Refund"}.get(it.charge_category, "Usage")
+            if it.commitment_status == "Unused":
+                charge_type = "UnusedReservation"
             pricing = "Reservation" if it.pricing_category == "Committed" else "OnDemand"
+            # ReservationId is the reservation's GUID; the later vintage's benefitId its ARM id.
+            reservation = it.commitment_discount_id.rsplit("/", 1)[-1] if it.commitment_discount_id else ""
             post = ",".join(_csv_field(v) for v in (
-                "", "", "", it.consumed_unit, it.resource_group, "", "", "", "", "MS-AZR-0017P", "True", "",
-                "Microsoft", "", charge_type, "OneTime" if charge_type != "Usage" else "UsageBased", "Azure"))
-            const = self._const[key] = (pre, meter, res, post, pricing)
-        pre, meter, res, post, pricing = const
+                "", "", "", it.consumed_unit, it.resource_group, reservation, it.commitment_name, "", "",
+                "MS-AZR-0017P", "True", "", "Microsoft", "", charge_type,
+                "UsageBased" if charge_type in ("Usage", "UnusedReservation") else "OneTime", "Azure"))
+            benefit = ",".join(_csv_field(v) for v in (it.commitment_discount_id, it.commitment_name))
+            const = self._const[key] = (pre, meter, res, post, pricing, benefit)
+        pre, meter, res, post, pricing, benefit = const
         fields = (
             self.head, pre, f"{it.charge_date:%m/%d/%Y}", meter, str(it.consumed_quantity),
             str(it.contracted_unit_price), str(it.effective_cost), str(it.list_unit_price), res,
             _csv_field(_json(it.additional_info)), self._tags_field(it.tags), post,
-            str(it.list_unit_price), pricing, "", "", "",
+            str(it.list_unit_price), pricing, "", benefit,
         )
         return ",".join(fields) + "\n"
 
@@ -412,7 +427,8 @@ def write_exports(tenant: Tenant, out_dir: Path, schema: str = "focus-1.2",
     return summary
 
 
-def _truth_add(truth: MonthTruth, it: LineItem) -> None:
+def _truth_add(month_truth: MonthTruth, it: LineItem) -> None:
+    truth = month_truth.currencies.setdefault(it.currency, CurrencyTruth(it.currency))
     eff, billed = truth.projects.get(it.true_project, (Decimal(0), Decimal(0)))
     truth.projects[it.true_project] = (eff + it.effective_cost, billed + it.billed_cost)
     truth.effective_total += it.effective_cost
@@ -442,7 +458,7 @@ def _write_focus_month(tenant: Tenant, month: date, root: Path, rows_per_part: i
         rel_folder = f"{EXPORT_ROOT}/{name}/{_range_folder(month)}/{run_id}"
         folder = root.parent / rel_folder
         writers[sub.id] = (name, run_id, folder, _Writer(folder, header, rows_per_part))
-    truth = MonthTruth(month=month, currency=tenant.currency) if not partial else None
+    truth = MonthTruth(month=month) if not partial else None
     last_day = month.replace(day=15) if partial else _month_end(month)
     for it in line_items(tenant, month):
         if it.charge_date > last_day:
@@ -513,7 +529,7 @@ def _write_ea_month(tenant: Tenant, month: date, root: Path, rows_per_part: int,
         name = f"aml-finops-ea-amortized-{sub.name}"
         folder = root / name / _range_folder(month)
         writers[sub.id] = (name, folder, _Writer(folder, header, rows_per_part))
-    truth = MonthTruth(month=month, currency=tenant.currency)
+    truth = MonthTruth(month=month)
     for it in line_items(tenant, month):
         _truth_add(truth, it)
         writers[it.subscription.id][2].write(renderer.line(it))

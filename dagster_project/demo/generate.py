@@ -33,7 +33,7 @@ from dagster_project.demo.tenant import (
     shared_dependency_weights,
 )
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 SCHEMAS = ("focus-1.2", "ea-amortized")
 UNTAGGED_MIN_SPEND = Decimal("10")  # mirrors the default finding threshold
 
@@ -124,8 +124,9 @@ def settle_shared(projects: dict[str, tuple[Decimal, Decimal]],
 
 
 def untagged_truth(tenant: Tenant, month: date, threshold: Decimal = UNTAGGED_MIN_SPEND) -> list[dict]:
-    """Resources whose spend in `month` belongs to no project, at or above the threshold."""
-    spend: dict[str, Decimal] = defaultdict(Decimal)
+    """Resources whose spend in `month` belongs to no project, at or above the threshold, each in
+    the currency it was billed in."""
+    spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     weights = shared_dependency_weights(tenant, month)
     for item in _base_line_items(tenant, month):
         project = item.true_project
@@ -139,9 +140,10 @@ def untagged_truth(tenant: Tenant, month: date, threshold: Decimal = UNTAGGED_MI
         elif item.true_aml_kind == "endpoint":
             endpoint, deployment = item.true_aml_name.lower().split("/")
             rid = f"{rid}/onlineendpoints/{endpoint}/deployments/{deployment}"
-        spend[rid] += item.effective_cost
-    return [{"rule": "untagged_spend", "resource_id": rid, "version": None, "spend": _money(total)}
-            for rid, total in sorted(spend.items()) if total >= threshold]
+        spend[(rid, item.currency)] += item.effective_cost
+    return [{"rule": "untagged_spend", "resource_id": rid, "version": None, "spend": _money(total),
+             "currency": currency, "savings_positive": False}
+            for (rid, currency), total in sorted(spend.items()) if total >= threshold]
 
 
 def clean_resources(tenant: Tenant, flagged: set[str]) -> list[str]:
@@ -152,39 +154,146 @@ def clean_resources(tenant: Tenant, flagged: set[str]) -> list[str]:
     return sorted(rid for rid in ids if rid not in flagged)
 
 
+def _compute_month(tenant: Tenant, month: date) -> dict[str, dict[str, Decimal]]:
+    """Per compute / deployment id (lowercase): what the generator billed for it in `month` —
+    running on-demand cost and hours, committed hours, everything."""
+    out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for item in _base_line_items(tenant, month):
+        if item.true_aml_kind == "compute":
+            rid = f"{item.resource_id.lower()}/computes/{item.true_aml_name.lower()}"
+        elif item.true_aml_kind == "endpoint":
+            endpoint, deployment = item.true_aml_name.lower().split("/")
+            rid = f"{item.resource_id.lower()}/onlineendpoints/{endpoint}/deployments/{deployment}"
+        else:
+            continue
+        facts = out[rid]
+        facts["cost"] += item.effective_cost
+        if item.consumed_unit == "1 Hour":
+            if item.commitment_status == "Used":
+                facts["committed_hours"] += item.consumed_quantity
+                facts["committed_cost"] += item.effective_cost
+            else:
+                facts["on_demand_hours"] += item.consumed_quantity
+                facts["on_demand_cost"] += item.effective_cost
+    return out
+
+
+# Rules whose savings come from hours a fix stops (on-demand hours only: a commitment bills its
+# hours used or not), and rules whose savings are the resource's whole cost.
+_HOUR_RULES = ("ci_no_idle_shutdown", "ci_left_running", "cluster_warm_nodes", "cluster_slow_scaledown")
+_DELETE_RULES = ("ci_stopped_abandoned", "cluster_unused", "deployment_no_traffic", "deployment_failed_billed")
+
+
+def _savings_positive(finding, facts: dict[str, Decimal]) -> bool:
+    """Whether the generator's model says a fix saves cash: a cost-based rule on a resource with
+    on-demand cost (hour rules: on-demand hours, for an instance beyond a 50 h week)."""
+    if finding.rule in _HOUR_RULES:
+        if facts.get("on_demand_hours", Decimal(0)) <= 0:
+            return False
+        if finding.rule == "ci_no_idle_shutdown":
+            return facts["on_demand_hours"] + facts.get("committed_hours", Decimal(0)) > Decimal(50) * 31 / 7
+        return True
+    if finding.rule in _DELETE_RULES:
+        return facts.get("cost", Decimal(0)) - facts.get("committed_cost", Decimal(0)) > 0
+    return False
+
+
+def _currency_of(tenant: Tenant, resource_id: str) -> str:
+    workspace = next(w for w in tenant.workspaces if resource_id.startswith(w.id.lower() + "/"))
+    return tenant.subscription(workspace.subscription_id).currency
+
+
+def commitments_truth(tenant: Tenant, month: date) -> dict[str, dict]:
+    """Per reservation: the purchase billed in `month`, the usage it covered and its unused part."""
+    out: dict[str, dict] = {}
+    for c in tenant.commitments:
+        out[c.id] = {"name": c.name, "currency": c.subscription.currency, "purchased_billed_cost": Decimal(0),
+                     "covered_effective_cost": Decimal(0), "covered_hours": Decimal(0),
+                     "unused_effective_cost": Decimal(0), "unused_hours": Decimal(0), "covers": list(c.covers)}
+    for item in _base_line_items(tenant, month):
+        entry = out.get(item.commitment_discount_id)
+        if entry is None:
+            continue
+        if item.charge_category == "Purchase":
+            entry["purchased_billed_cost"] += item.billed_cost
+        elif item.commitment_status == "Used":
+            entry["covered_effective_cost"] += item.effective_cost
+            entry["covered_hours"] += item.consumed_quantity
+        elif item.commitment_status == "Unused":
+            entry["unused_effective_cost"] += item.effective_cost
+            entry["unused_hours"] += item.consumed_quantity
+    return {cid: {k: _money(v) if isinstance(v, Decimal) else v for k, v in entry.items()}
+            for cid, entry in sorted(out.items())}
+
+
+def hub_split_truth(tenant: Tenant, month: date) -> dict[str, dict]:
+    """Per hub: its dependencies' effective cost as shared by the projects of the hub and its
+    projects (the generator's direct-spend model), per project."""
+    weights = shared_dependency_weights(tenant, month)
+    out = {}
+    for hub in (w for w in tenant.workspaces if w.kind == "Hub"):
+        marker = f"{SHARED_PREFIX}{hub.id.lower()}"
+        total = sum((i.effective_cost for i in _base_line_items(tenant, month) if i.true_project == marker),
+                    Decimal(0))
+        out[hub.id.lower()] = {
+            "currency": tenant.subscription(hub.subscription_id).currency,
+            "projects": [p.name for p in tenant.workspaces if p.hub is not None and p.hub.id == hub.id],
+            "effective_cost": _money(total),
+            "split": {project: _money(total * weight) for project, weight in weights[hub.id.lower()].items()},
+        }
+    return out
+
+
 def build_expected(tenant: Tenant, summary) -> dict:
-    """The ground truth: per month and project the money, and the findings the pipeline must report."""
+    """The ground truth: per month and currency the money, and the findings the pipeline must report."""
     months = {}
     for month in tenant.months:
         truth = summary.months[month]
-        settled = settle_shared(truth.projects, shared_dependency_weights(tenant, month))
-        projects = {
-            project: {"effective_cost": _money(eff), "billed_cost": _money(billed)}
-            for project, (eff, billed) in sorted(settled.items())
-        }
-        unallocated = settled.get(UNALLOCATED, (Decimal(0), Decimal(0)))
+        weights = shared_dependency_weights(tenant, month)
+        currencies = {}
+        for currency, per in sorted(truth.currencies.items()):
+            settled = settle_shared(per.projects, weights)
+            unallocated = settled.get(UNALLOCATED, (Decimal(0), Decimal(0)))
+            currencies[currency] = {
+                "effective_cost": _money(per.effective_total),
+                "billed_cost": _money(per.billed_total),
+                "line_items": per.line_items,
+                "projects": {project: {"effective_cost": _money(eff), "billed_cost": _money(billed)}
+                             for project, (eff, billed) in sorted(settled.items())},
+                "unallocated_effective_cost": _money(unallocated[0]),
+                "aml_resources": {f"{kind}:{name}": _money(value) for (kind, name), value in sorted(per.aml.items())},
+            }
         months[month.isoformat()] = {
-            "effective_cost": _money(truth.effective_total),
-            "billed_cost": _money(truth.billed_total),
             "line_items": truth.line_items,
-            "projects": projects,
-            "unallocated_effective_cost": _money(unallocated[0]),
-            "aml_resources": {f"{kind}:{name}": _money(value)
-                              for (kind, name), value in sorted(truth.aml.items())},
+            "currencies": currencies,
+            "commitments": commitments_truth(tenant, month),
+            "hub_split": hub_split_truth(tenant, month),
         }
     latest = tenant.months[-1]
-    findings = [{"rule": f.rule, "resource_id": f.resource_id, "version": f.version}
+    facts = _compute_month(tenant, latest)
+    findings = [{"rule": f.rule, "resource_id": f.resource_id, "version": f.version,
+                 "currency": _currency_of(tenant, f.resource_id),
+                 "savings_positive": _savings_positive(f, facts.get(f.resource_id, {}))}
                 for f in tenant.planted_findings]
     findings += untagged_truth(tenant, latest)
     flagged = {f["resource_id"] for f in findings}
+    covered = [{"resource_id": rid, "committed_hours": _money(f["committed_hours"]),
+                "on_demand_hours": _money(f.get("on_demand_hours", Decimal(0)))}
+               for rid, f in sorted(facts.items()) if f.get("committed_hours")]
     return {
-        "format": "aml-finops-demo-expected/1",
+        "format": "aml-finops-demo-expected/2",
         "seed": tenant.seed,
-        "currency": tenant.currency,
+        "currencies": sorted({s.currency for s in tenant.subscriptions}),
         "captured_at": tenant.captured_at.isoformat().replace("+00:00", "Z"),
         "months": months,
         "findings_month": latest.isoformat(),
         "findings": sorted(findings, key=lambda f: (f["rule"], f["resource_id"])),
+        "commitment_covered": covered,
         "clean_resources": clean_resources(tenant, flagged),
         "rules_covered": sorted({f["rule"] for f in findings}),
+        "variants": {
+            "compute_type_tags": {c.name: c.type_tag for c in [*tenant.compute_instances, *tenant.clusters]},
+            "vm_size_in": {c.name: c.size_in for c in [*tenant.compute_instances, *tenant.clusters]},
+            "workspace_kinds": {w.name: w.kind for w in tenant.workspaces},
+        },
     }

@@ -140,7 +140,7 @@ def _workspace_body(tenant: Tenant, workspace: Workspace) -> dict[str, Any]:
         "name": workspace.name,
         "type": "Microsoft.MachineLearningServices/workspaces",
         "location": workspace.location,
-        "kind": "Default",
+        "kind": workspace.kind,
         "tags": dict(workspace.tags),
         "identity": {
             "type": "SystemAssigned",
@@ -152,10 +152,8 @@ def _workspace_body(tenant: Tenant, workspace: Workspace) -> dict[str, Any]:
         "properties": {
             "friendlyName": workspace.name,
             "description": "",
-            "storageAccount": workspace.storage_account_id,
-            "containerRegistry": workspace.container_registry_id,
-            "keyVault": workspace.key_vault_id,
-            "applicationInsights": workspace.application_insights_id,
+            **{key: value for key, value in workspace.listed_dependencies().items() if value},
+            **({"hubResourceId": workspace.hub.id} if workspace.hub is not None else {}),
             "discoveryUrl": f"https://{workspace.location}.api.azureml.ms/discovery",
             "mlFlowTrackingUri": f"azureml://{workspace.location}.api.azureml.ms/mlflow/v1.0{workspace.id}",
             "workspaceId": _guid(tenant, "workspace", workspace.name),

@@ -21,6 +21,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 UNALLOCATED = "(unallocated)"
+# Where the generator books commitment rows nobody's tag claims: unused reservation hours, and the
+# reservation purchases (billed, amortized into the usage they cover). The pipeline's defaults of
+# `attribution.commitments` say the same; the generator states them on its own.
+UNUSED_COMMITMENT = "(unused commitment)"
+COMMITMENT_PURCHASES = "(commitment purchases)"
 # Ground-truth marker: this row is a workspace dependency shared by the workspace's projects.
 SHARED_PREFIX = "shared:"
 AML_PROVIDER = "Microsoft.MachineLearningServices"
@@ -37,6 +42,8 @@ class Subscription:
     id: str
     name: str
     tags: dict[str, str]
+    # Its billing profile's currency: a billing account can bill two profiles in two currencies.
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,11 @@ class Workspace:
     created_on: datetime
     # Ground truth: who this workspace's direct spend belongs to when nothing more specific says.
     project: str
+    # Default | Hub | Project. A project has no dependencies of its own: it uses its hub's, and its
+    # ARM body lists them (`lists_hub_dependencies`) or does not.
+    kind: str = "Default"
+    hub: Workspace | None = None
+    lists_hub_dependencies: bool = True
 
     @property
     def id(self) -> str:
@@ -68,6 +80,21 @@ class Workspace:
             f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/{AML_PROVIDER}/workspaces/{self.name}"
         )
+
+    @property
+    def bills_dependencies(self) -> bool:
+        """Whether this workspace's own storage, registry, key vault and insights exist (and bill)."""
+        return self.kind != "Project"
+
+    def listed_dependencies(self) -> dict[str, str | None]:
+        """The dependency ids the workspace's ARM body lists (a project: its hub's, or none)."""
+        source = self if self.kind != "Project" else (self.hub if self.lists_hub_dependencies else None)
+        return {
+            "storageAccount": source.storage_account_id if source else None,
+            "containerRegistry": source.container_registry_id if source else None,
+            "keyVault": source.key_vault_id if source else None,
+            "applicationInsights": source.application_insights_id if source else None,
+        }
 
     def _dep(self, provider: str, name: str) -> str:
         return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/{provider}/{name}"
@@ -121,6 +148,11 @@ class ComputeInstance:
     weekday_hours: Decimal
     weekend_hours: Decimal
     stopped_since: date | None = None
+    # How its cost rows spell the type tag, and where they carry the VM size: `details`
+    # (ServiceType in SkuPriceDetails / AdditionalInfo), `meter` (only the meter name) or
+    # `description` (only the charge description, region suffix included).
+    type_tag: str = "Compute Instance"
+    size_in: str = "details"
 
     @property
     def id(self) -> str:
@@ -142,10 +174,33 @@ class Cluster:
     tags: dict[str, str]
     tags_on_cost_rows: bool
     hourly_rate: Decimal
+    type_tag: str = "AmlCompute"
+    size_in: str = "details"
 
     @property
     def id(self) -> str:
         return f"{self.workspace.id}/computes/{self.name}"
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """A reservation: `quantity` instances of one VM size in one region, paid monthly, amortized
+    at `hourly_rate` per instance-hour. The generator decides which computes' hours it covers
+    (`covers`, in order, up to `quantity` × 24 h a day); what is left each day is unused."""
+
+    subscription: Subscription
+    order_id: str
+    reservation_id: str
+    name: str
+    vm_size: str
+    region: str
+    quantity: int
+    hourly_rate: Decimal
+    covers: tuple[str, ...]  # compute ids, lowercase
+
+    @property
+    def id(self) -> str:
+        return f"/providers/Microsoft.Capacity/reservationOrders/{self.order_id}/reservations/{self.reservation_id}"
 
 
 @dataclass(frozen=True)
@@ -259,6 +314,14 @@ class LineItem:
     true_project: str
     true_aml_kind: str  # compute | endpoint | workspace | dependency | other
     true_aml_name: str
+    # --- the commitment the row belongs to (written to the export) ---
+    commitment_name: str = ""
+    commitment_type: str = ""
+    commitment_status: str = ""  # Used | Unused | "" (a purchase, or on demand)
+
+    @property
+    def currency(self) -> str:
+        return self.subscription.currency
 
 
 @dataclass
@@ -278,6 +341,7 @@ class Tenant:
     asset_versions: list[AssetVersion]
     jobs: list[Job]
     planted_findings: list[PlantedFinding]
+    commitments: list[Commitment] = field(default_factory=list)
     filler_resources: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -331,7 +395,9 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
         return (now - timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
 
     prod = Subscription(_uuid(seed, "sub", "prod"), "contoso-ml-prod", {"environment": "prod"})
-    research = Subscription(_uuid(seed, "sub", "research"), "contoso-ml-research", {"environment": "research"})
+    # Research is billed through the EU billing profile, in euros: a second billing currency.
+    research = Subscription(_uuid(seed, "sub", "research"), "contoso-ml-research", {"environment": "research"},
+                            currency="EUR")
     rgs = [
         ResourceGroup(prod.id, "rg-fraud-prod", "eastus2", {"env": "prod"}),
         ResourceGroup(prod.id, "rg-recs", "eastus2", {}),
@@ -339,6 +405,7 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
         ResourceGroup(research.id, "rg-vision", "westeurope", {}),
         ResourceGroup(research.id, "rg-forecast", "eastus2", {}),
         ResourceGroup(research.id, "rg-sandbox", "eastus2", {}),
+        ResourceGroup(prod.id, "rg-genai", "eastus2", {}),
     ]
     # Tag mess on purpose: key case variants, a leading space, an alias key, trailing spaces in
     # values, and a workspace with no tags at all.
@@ -358,23 +425,38 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
                             {"proj": "forecasting", "owner": "erin@contoso.com", "cost-center": "CC-3002"},
                             ago(250), "forecasting")
     ws_sandbox = Workspace(research.id, "rg-sandbox", "mlw-sandbox", "eastus2", {}, ago(200), UNALLOCATED)
-    workspaces = [ws_fraud, ws_recs, ws_platform, ws_vision, ws_forecast, ws_sandbox]
+    # An Azure AI Foundry hub and two projects. The hub's storage, registry, key vault and insights
+    # serve both projects: one project's ARM body lists them, the other's does not (only its
+    # hubResourceId says whose they are).
+    ws_hub = Workspace(prod.id, "rg-genai", "hub-genai", "eastus2",
+                       {"owner": "genai-platform@contoso.com", "cost-center": "CC-4000"}, ago(180), UNALLOCATED,
+                       kind="Hub")
+    ws_chatbot = Workspace(prod.id, "rg-genai", "proj-chatbot", "eastus2",
+                           {"project": "chatbot", "owner": "hana@contoso.com", "cost-center": "CC-4001"}, ago(170),
+                           "chatbot", kind="Project", hub=ws_hub, lists_hub_dependencies=True)
+    ws_docsearch = Workspace(prod.id, "rg-genai", "proj-docsearch", "eastus2",
+                             {"project": "doc-search", "owner": "ivan@contoso.com"}, ago(160), "doc-search",
+                             kind="Project", hub=ws_hub, lists_hub_dependencies=False)
+    workspaces = [ws_fraud, ws_recs, ws_platform, ws_vision, ws_forecast, ws_sandbox, ws_hub, ws_chatbot,
+                  ws_docsearch]
 
     def user(name: str) -> tuple[str, str]:
         return _uuid(seed, "user", name), f"{name}@contoso.com"
 
     def ci(ws: Workspace, name: str, vm_size: str, state: str, last_op: LastOperation, idle: str | None,
            schedule: bool, who: str, tags: dict[str, str], on_rows: bool, rate: str, wd: str, we: str,
-           stopped_since: date | None = None) -> ComputeInstance:
+           stopped_since: date | None = None, type_tag: str = "Compute Instance",
+           size_in: str = "details") -> ComputeInstance:
         oid, _ = user(who)
         return ComputeInstance(ws, name, vm_size, state, ago(rng.randint(120, 300)), last_op, idle, schedule,
                                oid, f"{who}@contoso.com", tags, on_rows, Decimal(rate), Decimal(wd), Decimal(we),
-                               stopped_since)
+                               stopped_since, type_tag, size_in)
 
     compute_instances = [
-        # Clean: idle shutdown set, recently started.
+        # Clean: idle shutdown set, recently started. Its rows name the size only in the charge
+        # description, region suffix included, like the real FOCUS sample.
         ci(ws_fraud, "ci-alice-dev", "Standard_DS11_v2", "Running", LastOperation("Start", ago(1)), "PT60M",
-           False, "alice", {"owner": "alice@contoso.com"}, False, "0.185", "9", "0"),
+           False, "alice", {"owner": "alice@contoso.com"}, False, "0.185", "9", "0", size_in="description"),
         # Planted: no idle shutdown, no schedule, running since 12 days.
         ci(ws_recs, "ci-bob-gpu", "Standard_NC6s_v3", "Running", LastOperation("Start", ago(12)), None,
            False, "bob", {"Project": "recommendations", "owner": "bob@contoso.com"}, True, "3.06", "24", "24"),
@@ -382,22 +464,27 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
         ci(ws_platform, "ci-carol-churn", "Standard_DS3_v2", "Stopped", LastOperation("Stop", ago(45)), "PT30M",
            False, "carol", {"project": "churn-model", "owner": "carol@contoso.com"}, True, "0.293", "0", "0",
            stopped_since=(now - timedelta(days=45)).date()),
-        # Clean: no idle shutdown but an enabled stop schedule; started 2 days ago.
+        # Clean: no idle shutdown but an enabled stop schedule; started 2 days ago. Its rows spell
+        # the type tag in lowercase and name the size only in the meter (SkuMeter).
         ci(ws_vision, "ci-dave-vision", "Standard_E4s_v3", "Running", LastOperation("Start", ago(2)), None,
-           True, "dave", {}, False, "0.252", "10", "0"),
+           True, "dave", {}, False, "0.252", "10", "0", type_tag="computeinstance", size_in="meter"),
         # Planted: untagged instance in an untagged workspace (untagged spend), no idle shutdown.
         ci(ws_sandbox, "ci-temp-experiment", "Standard_DS3_v2", "Running", LastOperation("Restart", ago(3)), None,
            False, "frank", {}, False, "0.293", "24", "24"),
         # Clean: churn data scientist on the shared platform workspace, tags copied to rows.
         ci(ws_platform, "ci-gina-forecast", "Standard_DS11_v2", "Running", LastOperation("Start", ago(0, 7)),
            "PT45M", False, "gina", {"project": "forecasting", "owner": "gina@contoso.com", "costcenter": "CC-3002"},
-           True, "0.185", "8", "0"),
+           True, "0.185", "8", "0", type_tag="ComputeInstance"),
+        # Clean: a Foundry project's instance, idle shutdown set, type tag spelled as one word.
+        ci(ws_docsearch, "ci-ivan-index", "Standard_E4s_v3", "Running", LastOperation("Start", ago(1)), "PT60M",
+           False, "ivan", {}, False, "0.252", "10", "0", type_tag="ComputeInstance"),
     ]
 
     def cluster(ws: Workspace, name: str, vm_size: str, min_n: int, max_n: int, idle_s: int, cur: int, idle_n: int,
-                tags: dict[str, str], on_rows: bool, rate: str, priority: str = "Dedicated") -> Cluster:
+                tags: dict[str, str], on_rows: bool, rate: str, priority: str = "Dedicated",
+                type_tag: str = "AmlCompute") -> Cluster:
         return Cluster(ws, name, vm_size, priority, min_n, max_n, idle_s, cur, idle_n, ago(rng.randint(150, 350)),
-                       tags, on_rows, Decimal(rate))
+                       tags, on_rows, Decimal(rate), type_tag)
 
     clusters = [
         cluster(ws_fraud, "cpu-cluster", "Standard_D4s_v3", 0, 4, 120, 0, 0, {}, False, "0.192"),
@@ -406,12 +493,14 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
                 {"project": "recommendations"}, True, "3.06"),
         # Planted: slow scale-down (an hour idle before releasing nodes).
         cluster(ws_platform, "forecast-train", "Standard_F4s_v2", 0, 8, 3600, 0, 0,
-                {"Project": "forecasting", "owner": "gina@contoso.com"}, False, "0.169"),
+                {"Project": "forecasting", "owner": "gina@contoso.com"}, False, "0.169", type_tag="Compute Cluster"),
         # Planted: unused (last job 60 days ago), costs nothing now but keeps quota.
         cluster(ws_platform, "old-churn-cluster", "Standard_D4s_v3", 0, 2, 120, 0, 0,
                 {"project": "churn-model"}, True, "0.192", "LowPriority"),
-        # Clean: tags not on rows, matched by VM size, inherits the workspace.
-        cluster(ws_forecast, "fc-cluster", "Standard_DS3_v2", 0, 6, 120, 0, 0, {}, False, "0.293"),
+        # Clean: tags not on rows, a type tag nobody documents: matched by VM size across every
+        # compute type of the workspace, inherits the workspace.
+        cluster(ws_forecast, "fc-cluster", "Standard_DS3_v2", 0, 6, 120, 0, 0, {}, False, "0.293",
+                type_tag="Training Pool"),
     ]
 
     def dep(endpoint: str, name: str, sku: str, count: int, state: str, model: str, env: str, rate: str,
@@ -439,6 +528,10 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
             dep("fraud-realtime", "shadow", "Standard_F4s_v2", 1, "Succeeded", "azureml:fraud-xgb:5",
                 "azureml:fraud-env:5", "0.169", 50),
         ), ago(200)),
+        OnlineEndpoint(ws_chatbot, "chat-api", {"main": 100}, {}, {}, (
+            dep("chat-api", "main", "Standard_DS3_v2", 1, "Succeeded", "azureml:chat-model:1",
+                "azureml:chat-env:1", "0.293", 60),
+        ), ago(60)),
     ]
 
     versions: list[AssetVersion] = []
@@ -515,6 +608,14 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
         subscriptions=[prod, research], resource_groups=rgs, workspaces=workspaces,
         compute_instances=compute_instances, clusters=clusters, endpoints=endpoints, asset_versions=versions,
         jobs=jobs, planted_findings=[],
+        commitments=[
+            # Covers bob's GPU instance hour for hour: its findings free reserved hours, not cash.
+            Commitment(prod, _uuid(seed, "ri-order", "nc6s"), _uuid(seed, "ri", "nc6s"), "ri-nc6sv3-recs",
+                       "Standard_NC6s_v3", "eastus2", 1, Decimal("1.96"), (f"{ws_recs.id}/computes/ci-bob-gpu".lower(),)),
+            # Covers the fraud cluster's few job hours: most of it goes unused.
+            Commitment(prod, _uuid(seed, "ri-order", "d4s"), _uuid(seed, "ri", "d4s"), "ri-d4sv3-fraud",
+                       "Standard_D4s_v3", "eastus2", 1, Decimal("0.121"), (f"{ws_fraud.id}/computes/cpu-cluster".lower(),)),
+        ],
     )
     if rows is not None:
         base = sum(1 for m in month_list for _ in _base_line_items(tenant, m))
@@ -623,7 +724,7 @@ def _item(t: Tenant, day: date, ws_or_sub, rid: str, name: str, rtype: str, serv
           meter: str, sku: str, qty: Decimal, unit: str, price: Decimal, tags: dict[str, str], project: str,
           kind: str, aml_name: str, rg: str | None = None, sub: Subscription | None = None,
           charge_category: str = "Usage", charge_class: str = "", region: str | None = None,
-          info: dict[str, str] | None = None) -> LineItem:
+          info: dict[str, str] | None = None, sku_meter: str | None = None) -> LineItem:
     cost = (qty * price).quantize(TEN_PLACES)
     list_cost = (qty * price * Decimal("1.0")).quantize(TEN_PLACES)
     if isinstance(ws_or_sub, Workspace):
@@ -634,7 +735,7 @@ def _item(t: Tenant, day: date, ws_or_sub, rid: str, name: str, rtype: str, serv
         charge_date=day, subscription=sub, resource_group=rg, resource_id=rid, resource_name=name,
         resource_type=rtype, service_name=service, service_category=category, region=region or "eastus2",
         charge_category=charge_category, charge_class=charge_class, charge_description=meter,
-        sku_id=sku, sku_meter=meter.split(" - ")[-1], consumed_quantity=qty, consumed_unit=unit,
+        sku_id=sku, sku_meter=meter.split(" - ")[-1] if sku_meter is None else sku_meter, consumed_quantity=qty, consumed_unit=unit,
         list_unit_price=price, contracted_unit_price=price, billed_cost=cost, effective_cost=cost,
         list_cost=list_cost, contracted_cost=cost, pricing_category="Standard", commitment_discount_id="",
         tags=tags, additional_info=info or {}, true_project=project, true_aml_kind=kind, true_aml_name=aml_name,
@@ -656,25 +757,54 @@ def _base_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
     now = t.captured_at.date()
     fraud_storage = t.workspace("mlw-fraud-prod").storage_account_id
     AML = ("Azure Machine Learning", "AI and Machine Learning")
+    covering = {compute_id: c for c in t.commitments for compute_id in c.covers}
+
+    def vm_rows(day: date, used: dict[str, Decimal], ws: Workspace, compute_id: str, vm_size: str, priority: str,
+                qty: Decimal, rate: Decimal, row_tags: dict[str, str], project: str, aml_name: str,
+                info: dict[str, str], size_in: str) -> Iterator[LineItem]:
+        """The VM-hour rows of one compute today: the hours a commitment covers (billed by the
+        commitment, amortized at its rate), then the rest on demand."""
+        meter, sku_meter = _vm_meter(vm_size, priority, size_in, ws.location)
+        if size_in != "details":
+            info = {k: v for k, v in info.items() if k != "ServiceType"}
+        rid = _mess(rng, ws.id)
+        commitment = covering.get(compute_id.lower())
+        covered = Decimal(0)
+        if commitment is not None and commitment.vm_size == vm_size:
+            covered = min(qty, commitment.quantity * 24 - used[commitment.id])
+            used[commitment.id] += covered
+        if covered > 0:
+            item = _item(t, day, ws, rid, ws.name, "Azure Machine Learning workspace", *AML, meter,
+                         VM_METERS[vm_size][1], covered, "1 Hour", commitment.hourly_rate, row_tags, project,
+                         "compute", aml_name, info=info, sku_meter=sku_meter)
+            yield _committed(item, commitment, "Used", list_price=rate)
+        if qty - covered > 0:
+            yield _item(t, day, ws, rid, ws.name, "Azure Machine Learning workspace", *AML, meter,
+                        VM_METERS[vm_size][1], qty - covered, "1 Hour", rate, row_tags, project, "compute",
+                        aml_name, info=info, sku_meter=sku_meter)
+
     for day in month_days(month):
         if day >= now:
             break
         weekend = day.weekday() >= 5
+        # Hours of each commitment used today: a reservation covers up to quantity × 24 h a day.
+        used = {c.id: Decimal(0) for c in t.commitments}
         for c in t.compute_instances:
             ws = c.workspace
             in_use = c.stopped_since is None or day < c.stopped_since
             hours = (c.weekend_hours if weekend else c.weekday_hours) if in_use else Decimal(0)
             project = _tag_project(c.tags) or ws.project
-            row_tags = {"ComputeType": "Compute Instance"}
+            row_tags = {"ComputeType": c.type_tag}
             if c.tags_on_cost_rows:
                 row_tags.update(c.tags)
             info = {"ServiceType": c.vm_size, "NodeType": "Dedicated", "UsageType": "vm",
                     "ClusterType": "DSI", "AMLResourceType": "ComputeInstance"}
             if hours > 0:
-                qty = (hours * _rate_jitter(rng)).quantize(Decimal("0.000001"))
-                yield _item(t, day, ws, _mess(rng, ws.id), ws.name, "Azure Machine Learning workspace", *AML,
-                            meter_for_vm_size(c.vm_size), VM_METERS[c.vm_size][1], qty, "1 Hour", c.hourly_rate,
-                            row_tags, project, "compute", c.name, info=info)
+                # Metered hours vary a little from day to day, but an instance is one node: never
+                # more than 24 hours a day.
+                qty = min(Decimal(24), (hours * _rate_jitter(rng)).quantize(Decimal("0.000001")))
+                yield from vm_rows(day, used, ws, c.id, c.vm_size, "Dedicated", qty, c.hourly_rate, row_tags, project, c.name,
+                                   info, c.size_in)
             # The OS disk bills every day, running or not. Its row names no VM size, so without the
             # compute's tags on it only the workspace can claim it.
             disk_project = project if c.tags_on_cost_rows else ws.project
@@ -694,16 +824,17 @@ def _base_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
             node_hours = Decimal(k.min_nodes * 24) + job_hours + idle_tail
             if node_hours == 0:
                 continue
+            if node_hours > k.max_nodes * 24:
+                raise ValueError(f"demo cluster {k.name} would bill {node_hours} node-hours on {day}, "
+                                 f"more than its {k.max_nodes} nodes can run")
             project = _tag_project(k.tags) or ws.project
-            row_tags = {"ComputeType": "AmlCompute"}
+            row_tags = {"ComputeType": k.type_tag}
             if k.tags_on_cost_rows:
                 row_tags.update(k.tags)
-            yield _item(t, day, ws, _mess(rng, ws.id), ws.name, "Azure Machine Learning workspace", *AML,
-                        meter_for_vm_size(k.vm_size) + (" Low Priority" if k.vm_priority == "LowPriority" else ""),
-                        VM_METERS[k.vm_size][1], node_hours.quantize(Decimal("0.000001")), "1 Hour", k.hourly_rate,
-                        row_tags, project, "compute", k.name,
-                        info={"ServiceType": k.vm_size, "NodeType": k.vm_priority, "UsageType": "vm",
-                              "AMLResourceType": "AmlCompute"})
+            yield from vm_rows(day, used, ws, k.id, k.vm_size, k.vm_priority, node_hours.quantize(Decimal("0.000001")),
+                               k.hourly_rate, row_tags, project, k.name,
+                               {"ServiceType": k.vm_size, "NodeType": k.vm_priority, "UsageType": "vm",
+                                "AMLResourceType": "AmlCompute"}, k.size_in)
         for e in t.endpoints:
             ws = e.workspace
             project = _tag_project(e.tags) or ws.project
@@ -719,6 +850,8 @@ def _base_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
                             info={"ServiceType": d.instance_type, "UsageType": "vm",
                                   "AMLResourceType": "ManagedOnlineEndpoint"})
         for ws in t.workspaces:
+            if not ws.bills_dependencies:
+                continue  # a Foundry project uses its hub's storage, registry, key vault, insights
             sub = t.subscription(ws.subscription_id)
             deps = [
                 (ws.storage_account_id, "Microsoft.Storage/storageAccounts", "Storage", "Storage",
@@ -734,13 +867,22 @@ def _base_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
             ]
             for rid, rtype, service, category, meter, sku, qty, unit, price in deps:
                 # The fraud team tagged its storage account; every other dependency is untagged and
-                # shared by the projects that used its workspace in the month (settled per month
-                # by `shared_dependency_weights`).
+                # shared by the projects that used the workspaces it serves in the month (a hub's:
+                # the hub and its projects; settled per month by `shared_dependency_weights`).
                 tags = {"project": "fraud-detection"} if rid == fraud_storage else {}
                 project = "fraud-detection" if tags else f"{SHARED_PREFIX}{ws.id.lower()}"
                 yield _item(t, day, ws, _mess(rng, rid), rid.rsplit("/", 1)[-1], rtype, service, category, meter,
                             sku, qty, unit, price, tags, project, "dependency", ws.name, sub=sub)
-    # A credit on the fraud workspace and a prepaid reservation purchase (billed, not amortized).
+        # What the commitments did not cover today: unused hours, billed by the commitment itself.
+        for c in t.commitments:
+            unused = c.quantity * 24 - used[c.id]
+            if unused > 0:
+                item = _item(t, day, None, c.id, c.name, "Microsoft.Capacity/reservationOrders/reservations",
+                             "Virtual Machines", "Compute", meter_for_vm_size(c.vm_size), VM_METERS[c.vm_size][1],
+                             unused, "1 Hour", c.hourly_rate, {}, UNUSED_COMMITMENT, "other", "", rg="",
+                             sub=c.subscription, region=c.region)
+                yield _committed(item, c, "Unused")
+    # A credit on the fraud workspace.
     ws = t.workspace("mlw-fraud-prod")
     credit_day = month.replace(day=15)
     if credit_day < now:
@@ -749,13 +891,44 @@ def _base_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
                        "Credit", Decimal(1), "1", Decimal("-25.5000000000"), {"project": "fraud-detection"},
                        "fraud-detection", "workspace", ws.name, charge_category="Credit")
         yield credit
-        sub = t.subscription(ws.subscription_id)
-        purchase = _item(t, month, None, "", "", "", "Virtual Machines", "Compute",
-                         "Reserved VM Instance, Standard_F4s_v2, US East 2, 1 Year", "F4s v2 RI", Decimal(1),
-                         "1 Hour", Decimal("73.0000000000"), {}, UNALLOCATED, "other", "", rg="",
-                         sub=sub, charge_category="Purchase")
-        # FOCUS: a commitment purchase is billed, and amortized into usage, so its effective cost is 0.
-        yield _replace(purchase, effective_cost=Decimal("0E-10"), pricing_category="Committed")
+    # The monthly payment of each reservation: billed, and amortized into the hours above (used or
+    # unused), so its effective cost is 0. Payment = the month's hours × the amortized rate.
+    if month < now:
+        for c in t.commitments:
+            hours = Decimal(len(month_days(month)) * 24 * c.quantity)
+            purchase = _item(t, month, None, "", "", "", "Virtual Machines", "Compute",
+                             f"Reserved VM Instance, {c.vm_size}, {METER_REGIONS.get(c.region, c.region)}, 1 Year",
+                             f"{VM_METERS[c.vm_size][1]} RI", hours, "1 Hour", c.hourly_rate, {},
+                             COMMITMENT_PURCHASES, "other", "", rg="", sub=c.subscription, charge_category="Purchase")
+            yield _replace(_committed(purchase, c, ""), effective_cost=Decimal(0))
+
+
+METER_REGIONS = {"eastus2": "US East 2", "westeurope": "EU West", "eastus": "US East", "westus2": "US West 2"}
+
+
+def _vm_meter(vm_size: str, priority: str, size_in: str, region: str) -> tuple[str, str]:
+    """(charge description, meter name) of a VM-hour row, by where the row carries the size."""
+    subcategory, size = VM_METERS[vm_size][0].split(" - ")[0], VM_METERS[vm_size][1]
+    meter = VM_METERS[vm_size][0] + (" Low Priority" if priority == "LowPriority" else "")
+    if size_in == "description":
+        # Only the product name says it, with the region after it (`… - D11 v2/DS11 v2 - US East 2`).
+        return f"{meter} - {METER_REGIONS.get(region, region)}", ""
+    if size_in == "meter":
+        return subcategory, size  # only the meter name (SkuMeter / MeterName) says it
+    return meter, meter.split(" - ")[-1]
+
+
+def _committed(item: LineItem, commitment: Commitment, status: str, list_price: Decimal | None = None) -> LineItem:
+    """A row billed by a commitment: its effective cost is amortized, its billed cost is the
+    commitment's (0 here; the purchase row bills it)."""
+    changes = dict(pricing_category="Committed", commitment_discount_id=commitment.id,
+                   commitment_name=commitment.name, commitment_type="Reservation", commitment_status=status)
+    if status:
+        changes["billed_cost"] = Decimal(0)
+    if list_price is not None:
+        changes.update(list_unit_price=list_price,
+                       list_cost=(item.consumed_quantity * list_price).quantize(TEN_PLACES))
+    return _replace(item, **changes)
 
 
 def _replace(item: LineItem, **changes) -> LineItem:
@@ -787,18 +960,27 @@ def _filler_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
 def shared_dependency_weights(t: Tenant, month: date) -> dict[str, dict[str, Decimal]]:
     """workspace id (lowercase) → project → share of its untagged dependencies in `month`.
 
-    The projects that used the workspace — its direct compute, endpoint and workspace-level spend —
-    share in proportion to that spend (the default `direct_spend` policy). A workspace that only
-    `(unallocated)` used keeps its own project (its tag, or unallocated).
+    The projects that used the workspaces a dependency serves — the workspace itself and, for a
+    hub, each of its projects — share in proportion to their direct compute, endpoint and
+    workspace-level spend in the dependency's currency (the default `direct_spend` policy). A
+    dependency only `(unallocated)` used keeps its workspace's own project (its tag, or
+    unallocated).
     """
-    direct: dict[str, dict[str, Decimal]] = {}
+    direct: dict[tuple[str, str], dict[str, Decimal]] = {}
     for item in _base_line_items(t, month):
         if item.true_aml_kind in ("compute", "endpoint", "workspace"):
-            per_project = direct.setdefault(item.resource_id.lower(), {})
+            per_project = direct.setdefault((item.resource_id.lower(), item.currency), {})
             per_project[item.true_project] = per_project.get(item.true_project, Decimal(0)) + item.effective_cost
     weights: dict[str, dict[str, Decimal]] = {}
     for ws in t.workspaces:
-        spend = direct.get(ws.id.lower(), {})
+        if not ws.bills_dependencies:
+            continue
+        currency = t.subscription(ws.subscription_id).currency
+        served = [ws, *(p for p in t.workspaces if p.hub is not None and p.hub.id == ws.id)]
+        spend: dict[str, Decimal] = {}
+        for w in served:
+            for project, amount in direct.get((w.id.lower(), currency), {}).items():
+                spend[project] = spend.get(project, Decimal(0)) + amount
         positive = {p: a for p, a in spend.items() if a > 0}
         if set(positive) - {UNALLOCATED}:
             total = sum(positive.values(), Decimal(0))

@@ -15,7 +15,7 @@ import json
 import shlex
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import polars as pl
 
@@ -102,6 +102,8 @@ class FindingInputs:
 
     billing_month: date
     captured_at: datetime
+    # The month's main currency: the currency of a finding with no cost of its own in a workspace
+    # without spend (a finding's savings are in the currency of the cost they come from).
     currency: str
     workspaces: pl.DataFrame
     computes: pl.DataFrame
@@ -110,10 +112,84 @@ class FindingInputs:
     deployments: pl.DataFrame
     jobs: pl.DataFrame
     # Cost and hours of the month per Azure ML resource: workspace_id, aml_kind, aml_name,
-    # billing_currency, effective_cost, usage_hours.
+    # billing_currency, effective_cost, usage_hours (running hours) and, when known, running_cost,
+    # committed_cost, committed_hours (aml_resource_usage).
     resource_usage: pl.DataFrame
     # cost_allocation rows of the month.
     allocation: pl.DataFrame
+
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One resource's month in one currency."""
+
+    currency: str
+    cost: Decimal = ZERO  # everything billed for it
+    hours: Decimal = ZERO  # running hours
+    running_cost: Decimal = ZERO  # what a stop ends (not its disks, load balancer, public IP)
+    committed_cost: Decimal = ZERO  # covered by a reservation / savings plan
+    committed_hours: Decimal = ZERO
+
+    @property
+    def after_stop_cost(self) -> Decimal:
+        return self.cost - self.running_cost
+
+    @property
+    def cash_hours(self) -> Decimal:
+        return max(ZERO, self.hours - self.committed_hours)
+
+    @property
+    def cash_running_cost(self) -> Decimal:
+        return max(ZERO, self.running_cost - self.committed_cost)
+
+    @property
+    def on_demand_rate(self) -> Decimal | None:
+        return self.cash_running_cost / self.cash_hours if self.cash_hours > 0 else None
+
+
+@dataclass(frozen=True)
+class Savings:
+    """What a finding saves in cash, and the reserved hours it frees instead."""
+
+    cash: Decimal
+    freed_hours: Decimal
+    basis: str | None
+
+
+def _rate_text(rate: Decimal | None) -> str | None:
+    return str(rate.quantize(Decimal("0.0001"))) if rate is not None else None
+
+
+def stop_savings(u: Usage, hours_removed: Decimal, basis: str) -> Savings:
+    """Savings of running `hours_removed` fewer hours. A commitment keeps billing whether or not
+    its hours are used, so removed hours are first taken from the on-demand ones (cash, at the
+    observed on-demand rate) and only the rest from committed ones (freed hours, not cash)."""
+    hours_removed = max(ZERO, min(hours_removed, u.hours))
+    cash_hours = min(hours_removed, u.cash_hours)
+    rate = u.on_demand_rate
+    cash = cash_hours * rate if rate is not None else ZERO
+    freed = hours_removed - cash_hours
+    return Savings(cash, freed, _basis(basis, cash, freed))
+
+
+def delete_savings(u: Usage, basis: str) -> Savings:
+    """Savings of deleting the resource: all its cost, except what a commitment covered."""
+    cash = max(ZERO, u.cost - u.committed_cost)
+    return Savings(cash, u.committed_hours, _basis(basis, cash, u.committed_hours))
+
+
+def _basis(basis: str, cash: Decimal, freed: Decimal) -> str | None:
+    """How the savings were computed; None when there is nothing to save (the hygiene text)."""
+    if freed <= 0:
+        return basis if cash > 0 else None
+    freed_text = (f"{freed.quantize(CENT)} h covered by a reservation or savings plan are freed, not cash "
+                  "(the commitment bills them whether used or not)")
+    if cash > 0:
+        return f"{basis}; {freed_text}"
+    return f"{basis}: all of it commitment-covered, so 0 in cash; {freed_text}"
 
 
 class FindingsEngine:
@@ -124,12 +200,27 @@ class FindingsEngine:
         self.inputs = inputs
         self.now = inputs.captured_at
         self.ws_names = {r["workspace_id"]: r["workspace_name"] for r in inputs.workspaces.iter_rows(named=True)}
-        usage = inputs.resource_usage.filter(pl.col("billing_currency") == inputs.currency)
-        self.usage: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = {
-            (r["workspace_id"], r["aml_kind"], (r["aml_name"] or "").lower()): (
-                r["effective_cost"] or Decimal(0), r["usage_hours"] or Decimal(0))
-            for r in usage.iter_rows(named=True)
-        }
+        self.usage: dict[tuple[str, str, str], list[Usage]] = {}
+        columns = inputs.resource_usage.columns
+        for r in inputs.resource_usage.iter_rows(named=True):
+            cost = r["effective_cost"] or ZERO
+            u = Usage(
+                currency=r["billing_currency"], cost=cost, hours=r["usage_hours"] or ZERO,
+                running_cost=(r["running_cost"] if "running_cost" in columns and r["running_cost"] is not None
+                              else cost),
+                committed_cost=(r.get("committed_cost") or ZERO) if "committed_cost" in columns else ZERO,
+                committed_hours=(r.get("committed_hours") or ZERO) if "committed_hours" in columns else ZERO,
+            )
+            self.usage.setdefault((r["workspace_id"], r["aml_kind"], (r["aml_name"] or "").lower()), []).append(u)
+        # The currency a workspace is billed in (its largest), for findings with no cost of their own.
+        self.ws_currency: dict[str, str] = {}
+        alloc = inputs.allocation
+        if alloc.height and "workspace_id" in alloc.columns:
+            per = alloc.filter(pl.col("workspace_id").is_not_null()).group_by("workspace_id", "billing_currency").agg(
+                pl.col("effective_cost").abs().sum().alias("spend")).sort(
+                ["workspace_id", "spend", "billing_currency"], descending=[False, True, False])
+            for r in per.iter_rows(named=True):
+                self.ws_currency.setdefault(r["workspace_id"], r["billing_currency"])
         month = inputs.billing_month
         self.month_days = calendar.monthrange(month.year, month.month)[1]
         self.month_start = datetime(month.year, month.month, 1, tzinfo=self.now.tzinfo)
@@ -138,8 +229,19 @@ class FindingsEngine:
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def _currency_of(self, workspace_id: str | None) -> str:
+        return self.ws_currency.get(workspace_id or "", self.inputs.currency)
+
+    def _usage(self, workspace_id: str, kind: str, name: str) -> Usage:
+        """The resource's month in the currency it was billed in (its largest, should there be two)."""
+        found = self.usage.get((workspace_id, kind, name.lower()), [])
+        if not found:
+            return Usage(self._currency_of(workspace_id))
+        return sorted(found, key=lambda u: (-abs(u.cost), u.currency))[0]
+
     def _cost(self, workspace_id: str, kind: str, name: str) -> tuple[Decimal, Decimal]:
-        return self.usage.get((workspace_id, kind, name.lower()), (Decimal(0), Decimal(0)))
+        u = self._usage(workspace_id, kind, name)
+        return u.cost, u.hours
 
     def _severity(self, savings: Decimal, rule_id: str) -> str:
         if savings >= self.t.severity_high:
@@ -149,11 +251,26 @@ class FindingsEngine:
         return "low" if rule_id != "untagged_spend" else "medium"
 
     def _add(self, rule_id: str, resource_id: str, resource_name: str, workspace_id: str | None, tags,
-             owner_fallback: str | None, savings: Decimal, evidence: dict, action: str, command: str,
-             version: str | None = None) -> None:
-        who = self.resolver.resolve_resource(resource_id, workspace_id, tags, owner_fallback)
+             owner_fallback: str | None, savings: Decimal | Savings, evidence: dict, action: str, command: str,
+             version: str | None = None, usage: Usage | None = None, owner: str | None = None) -> None:
+        who = self.resolver.resolve_resource(resource_id, workspace_id, tags, owner_fallback, owner)
+        currency = usage.currency if usage is not None else self._currency_of(workspace_id)
+        if isinstance(savings, Savings):
+            freed = savings.freed_hours
+            if savings.basis:
+                evidence = {**evidence, "savings_basis": savings.basis}
+            if freed > 0:
+                evidence = {**evidence, "freed_commitment_hours": str(freed.quantize(CENT))}
+            savings = savings.cash
+        # Never more than the resource's own cost in the month.
+        cap = max(ZERO, usage.cost) if usage is not None else None
+        if cap is not None:
+            savings = min(savings, cap)
         savings = savings.quantize(CENT) if savings > 0 else Decimal("0.00")
-        evidence = {**evidence, "savings_basis": evidence.get("savings_basis", "hygiene: no cost tied to it")}
+        if cap is not None and savings > cap:  # rounding to the cent must not overshoot the cost
+            savings = cap.quantize(CENT, rounding=ROUND_DOWN)
+        evidence = {**evidence, "savings_basis": evidence.get("savings_basis") or "hygiene: no cost tied to it",
+                    "currency": currency}
         self.rows.append({
             "billing_month": self.inputs.billing_month,
             "finding_id": finding_id(rule_id, resource_id, version),
@@ -167,7 +284,7 @@ class FindingsEngine:
             "owner": who["owner"],
             "evidence": json.dumps(evidence, sort_keys=True, default=str),
             "savings": savings,
-            "currency": self.inputs.currency,
+            "currency": currency,
             "action": action,
             "command": command,
             "first_seen": self.now,
@@ -176,8 +293,13 @@ class FindingsEngine:
             "suppression_reason": None,
         })
 
-    def _rate_basis(self, cost: Decimal, hours: Decimal) -> Decimal | None:
-        return cost / hours if hours > 0 else None
+    @staticmethod
+    def _usage_evidence(u: Usage) -> dict:
+        evidence = {"month_cost": str(u.cost), "billed_hours": str(u.hours)}
+        if u.committed_cost or u.committed_hours:
+            evidence.update({"commitment_covered_cost": str(u.committed_cost),
+                             "commitment_covered_hours": str(u.committed_hours)})
+        return evidence
 
     # -- compute instances ---------------------------------------------------------------------
 
@@ -186,36 +308,44 @@ class FindingsEngine:
         for c in self.inputs.computes.filter(pl.col("compute_type") == "ComputeInstance").iter_rows(named=True):
             cid, name, ws = c["compute_id_original"], c["compute_name"], c["workspace_id"]
             arm = ArmId.parse(cid)
-            cost, hours = self._cost(ws, "compute", name)
-            rate = self._rate_basis(cost, hours)
+            u = self._usage(ws, "compute", name)
+            owner = self.resolver.resource_owner(ws, "compute", name)
             if not c["idle_shutdown"] and not c["stop_schedule_enabled"]:
                 work_hours = Decimal(t.work_hours_per_week) * self.month_days / 7
-                excess = max(Decimal(0), hours - work_hours)
-                savings = excess * rate if rate else Decimal(0)
-                self._add("ci_no_idle_shutdown", cid, name, ws, c["tags"], c["created_by"], savings, {
+                excess = max(ZERO, u.hours - work_hours)
+                saved = stop_savings(u, excess, "billed hours above a work schedule × observed on-demand hourly rate")
+                self._add("ci_no_idle_shutdown", cid, name, ws, c["tags"], c["created_by"], saved, {
+                    **self._usage_evidence(u),
                     "idle_shutdown": None, "stop_schedule_enabled": False, "state": c["state"],
-                    "billed_hours": str(hours), "work_schedule_hours": str(work_hours.quantize(CENT)),
-                    "observed_hourly_rate": str(rate.quantize(Decimal("0.0001"))) if rate else None,
-                    "savings_basis": "billed hours above a work schedule × observed hourly rate" if rate else None,
+                    "work_schedule_hours": str(work_hours.quantize(CENT)),
+                    "observed_hourly_rate": _rate_text(u.on_demand_rate),
                 }, "Set an idle shutdown (e.g. 60 minutes) on this compute instance.",
                     f"az rest --method post --url {q('https://management.azure.com' + cid + '/updateIdleShutdownSetting?api-version=2025-12-01')}"
-                    f" --body {q(json.dumps({'idleTimeBeforeShutdown': 'PT60M'}))}")
+                    f" --body {q(json.dumps({'idleTimeBeforeShutdown': 'PT60M'}))}", usage=u, owner=owner)
             last_op_time = c["last_operation_time"]
             age_days = (self.now - last_op_time).days if last_op_time else None
             if c["state"] == "Running" and last_op_time and self.now - last_op_time > timedelta(days=t.ci_left_running_days):
-                self._add("ci_left_running", cid, name, ws, c["tags"], c["created_by"], cost, {
+                # A stop ends the VM hours; its disk, load balancer and public IP keep billing.
+                saved = stop_savings(u, u.hours, "its running cost this month (run rate), without what keeps "
+                                                 "billing after a stop (disk, load balancer, public IP)")
+                if u.hours == 0 and u.cash_running_cost > 0:
+                    saved = Savings(u.cash_running_cost, ZERO, "its running cost this month (run rate), without "
+                                                              "what keeps billing after a stop")
+                self._add("ci_left_running", cid, name, ws, c["tags"], c["created_by"], saved, {
+                    **self._usage_evidence(u),
                     "state": "Running", "last_operation": c["last_operation_name"],
                     "last_operation_time": last_op_time.isoformat(), "days_since": age_days,
-                    "month_cost": str(cost), "savings_basis": "its observed cost this month (run rate)",
+                    "cost_after_stop": str(u.after_stop_cost),
                 }, "Stop this compute instance when it is not in use.",
-                    f"az ml compute stop --name {q(name)} {arm.ml_args()}")
+                    f"az ml compute stop --name {q(name)} {arm.ml_args()}", usage=u, owner=owner)
             if c["state"] == "Stopped" and last_op_time and self.now - last_op_time > timedelta(days=t.ci_stopped_abandoned_days):
-                self._add("ci_stopped_abandoned", cid, name, ws, c["tags"], c["created_by"], cost, {
-                    "state": "Stopped", "last_operation_time": last_op_time.isoformat(), "days_since": age_days,
-                    "month_cost": str(cost),
-                    "savings_basis": "its residual (disk) cost this month" if cost > 0 else None,
-                }, "Delete this compute instance if nobody needs it.",
-                    f"az ml compute delete --name {q(name)} {arm.ml_args()} --yes")
+                self._add("ci_stopped_abandoned", cid, name, ws, c["tags"], c["created_by"],
+                          delete_savings(u, "its residual (disk) cost this month"), {
+                              **self._usage_evidence(u),
+                              "state": "Stopped", "last_operation_time": last_op_time.isoformat(),
+                              "days_since": age_days,
+                          }, "Delete this compute instance if nobody needs it.",
+                          f"az ml compute delete --name {q(name)} {arm.ml_args()} --yes", usage=u, owner=owner)
 
     # -- clusters ------------------------------------------------------------------------------
 
@@ -225,46 +355,50 @@ class FindingsEngine:
         for k in self.inputs.computes.filter(pl.col("compute_type") == "AmlCompute").iter_rows(named=True):
             cid, name, ws = k["compute_id_original"], k["compute_name"], k["workspace_id"]
             arm = ArmId.parse(cid)
-            cost, hours = self._cost(ws, "compute", name)
-            rate = self._rate_basis(cost, hours)
+            u = self._usage(ws, "compute", name)
+            owner = self.resolver.resource_owner(ws, "compute", name)
             mine = jobs.filter((pl.col("workspace_id") == ws) & (pl.col("compute_name").str.to_lowercase() == name.lower()))
             in_month = mine.filter(pl.col("start_time").is_not_null() & (pl.col("start_time") >= self.month_start)
                                    & (pl.col("start_time") < self.month_end))
-            job_hours = Decimal(0)
+            job_hours = ZERO
             for j in in_month.iter_rows(named=True):
                 if j["end_time"] and j["start_time"]:
                     job_hours += Decimal(int((j["end_time"] - j["start_time"]).total_seconds())) / 3600
             if (k["min_nodes"] or 0) > 0:
-                idle_hours = max(Decimal(0), hours - job_hours)
+                idle_hours = max(ZERO, u.hours - job_hours)
                 self._add("cluster_warm_nodes", cid, name, ws, k["tags"], k["created_by"],
-                          idle_hours * rate if rate else Decimal(0), {
-                              "min_nodes": k["min_nodes"], "billed_node_hours": str(hours),
+                          stop_savings(u, idle_hours, "idle node-hours (billed minus job hours) × observed "
+                                                      "on-demand rate"), {
+                              **self._usage_evidence(u),
+                              "min_nodes": k["min_nodes"], "billed_node_hours": str(u.hours),
                               "job_hours": str(job_hours.quantize(CENT)),
-                              "observed_hourly_rate": str(rate.quantize(Decimal("0.0001"))) if rate else None,
-                              "savings_basis": "idle node-hours (billed minus job hours) × observed rate" if rate else None,
+                              "observed_hourly_rate": _rate_text(u.on_demand_rate),
                           }, "Let the cluster scale to zero nodes when idle.",
-                          f"az ml compute update --name {q(name)} {arm.ml_args()} --min-instances 0")
+                          f"az ml compute update --name {q(name)} {arm.ml_args()} --min-instances 0",
+                          usage=u, owner=owner)
             idle_s = k["idle_seconds_before_scaledown"]
             if idle_s is not None and idle_s > t.cluster_idle_seconds_max:
                 excess_h = Decimal(idle_s - t.cluster_recommended_idle_seconds) / 3600
                 n_jobs = in_month.height
                 self._add("cluster_slow_scaledown", cid, name, ws, k["tags"], k["created_by"],
-                          Decimal(n_jobs) * excess_h * rate if rate else Decimal(0), {
+                          stop_savings(u, Decimal(n_jobs) * excess_h, "jobs × excess idle time × observed "
+                                                                      "on-demand rate"), {
+                              **self._usage_evidence(u),
                               "idle_seconds_before_scaledown": idle_s, "jobs_this_month": n_jobs,
-                              "observed_hourly_rate": str(rate.quantize(Decimal("0.0001"))) if rate else None,
-                              "savings_basis": "jobs × excess idle time × observed rate" if rate else None,
+                              "observed_hourly_rate": _rate_text(u.on_demand_rate),
                           }, f"Scale down after {t.cluster_recommended_idle_seconds} s of idleness.",
                           f"az ml compute update --name {q(name)} {arm.ml_args()} "
-                          f"--idle-time-before-scale-down {t.cluster_recommended_idle_seconds}")
+                          f"--idle-time-before-scale-down {t.cluster_recommended_idle_seconds}", usage=u, owner=owner)
             recent = mine.filter(pl.col("created_on") >= self.now - timedelta(days=t.cluster_unused_days))
             if recent.height == 0:
                 last = mine["created_on"].max() if mine.height else None
-                self._add("cluster_unused", cid, name, ws, k["tags"], k["created_by"], cost, {
-                    "jobs_in_window": 0, "window_days": t.cluster_unused_days,
-                    "last_job": last.isoformat() if last else None, "month_cost": str(cost),
-                    "savings_basis": "its cost this month" if cost > 0 else None,
-                }, "Delete this cluster if nobody uses it.",
-                    f"az ml compute delete --name {q(name)} {arm.ml_args()} --yes")
+                self._add("cluster_unused", cid, name, ws, k["tags"], k["created_by"],
+                          delete_savings(u, "its cost this month"), {
+                              **self._usage_evidence(u),
+                              "jobs_in_window": 0, "window_days": t.cluster_unused_days,
+                              "last_job": last.isoformat() if last else None,
+                          }, "Delete this cluster if nobody uses it.",
+                          f"az ml compute delete --name {q(name)} {arm.ml_args()} --yes", usage=u, owner=owner)
 
     # -- online deployments --------------------------------------------------------------------
 
@@ -273,22 +407,25 @@ class FindingsEngine:
             did, ws = d["deployment_id_original"], d["workspace_id"]
             arm = ArmId.parse(did)
             aml_name = f"{d['endpoint_name']}/{d['deployment_name']}"
-            cost, _ = self._cost(ws, "endpoint", aml_name)
+            u = self._usage(ws, "endpoint", aml_name)
+            owner = self.resolver.resource_owner(ws, "endpoint", aml_name)
             args = (f"--name {q(d['deployment_name'])} --endpoint-name {q(d['endpoint_name'])} {arm.ml_args()}")
             count = d["instance_count"] or 0
             if (d["traffic_pct"] or 0) == 0 and (d["mirror_traffic_pct"] or 0) == 0 and count >= 1:
-                self._add("deployment_no_traffic", did, aml_name, ws, d["tags"], None, cost, {
-                    "traffic_pct": d["traffic_pct"] or 0, "mirror_traffic_pct": d["mirror_traffic_pct"] or 0,
-                    "instance_type": d["instance_type"], "instance_count": count, "month_cost": str(cost),
-                    "savings_basis": "its cost this month" if cost > 0 else None,
-                }, "Delete this deployment: it serves no traffic but keeps instances.",
-                    f"az ml online-deployment delete {args} --yes")
+                self._add("deployment_no_traffic", did, aml_name, ws, d["tags"], None,
+                          delete_savings(u, "its cost this month"), {
+                              **self._usage_evidence(u),
+                              "traffic_pct": d["traffic_pct"] or 0, "mirror_traffic_pct": d["mirror_traffic_pct"] or 0,
+                              "instance_type": d["instance_type"], "instance_count": count,
+                          }, "Delete this deployment: it serves no traffic but keeps instances.",
+                          f"az ml online-deployment delete {args} --yes", usage=u, owner=owner)
             if (d["provisioning_state"] or "").lower() == "failed" and count >= 1:
-                self._add("deployment_failed_billed", did, aml_name, ws, d["tags"], None, cost, {
-                    "provisioning_state": d["provisioning_state"], "instance_count": count, "month_cost": str(cost),
-                    "savings_basis": "its cost this month" if cost > 0 else None,
-                }, "Delete or fix this failed deployment: its instances are still billed.",
-                    f"az ml online-deployment delete {args} --yes")
+                self._add("deployment_failed_billed", did, aml_name, ws, d["tags"], None,
+                          delete_savings(u, "its cost this month"), {
+                              **self._usage_evidence(u),
+                              "provisioning_state": d["provisioning_state"], "instance_count": count,
+                          }, "Delete or fix this failed deployment: its instances are still billed.",
+                          f"az ml online-deployment delete {args} --yes", usage=u, owner=owner)
 
     # -- asset versions ------------------------------------------------------------------------
 
@@ -362,22 +499,26 @@ class FindingsEngine:
     # -- untagged spend ------------------------------------------------------------------------
 
     def untagged(self) -> None:
-        alloc = self.inputs.allocation.filter(
-            (pl.col("project") == UNALLOCATED) & (pl.col("billing_currency") == self.inputs.currency)
-            & (pl.col("resource_id") != "")
-        )
+        alloc = self.inputs.allocation.filter((pl.col("project") == UNALLOCATED) & (pl.col("resource_id") != ""))
         if alloc.height == 0:
             return
+        if "owner" not in alloc.columns:
+            alloc = alloc.with_columns(pl.lit(None, dtype=pl.String).alias("owner"))
         alloc = alloc.with_columns(
             pl.when(pl.col("aml_kind") == "compute").then(pl.col("workspace_id") + "/computes/" + pl.col("aml_name").str.to_lowercase())
             .when(pl.col("aml_kind") == "endpoint").then(
                 pl.col("workspace_id") + "/onlineendpoints/" + pl.col("aml_name").str.to_lowercase().str.replace("/", "/deployments/"))
             .otherwise(pl.col("resource_id")).alias("_target")
         )
-        per_target = alloc.group_by("_target", "workspace_id", "aml_kind", "aml_name").agg(
-            pl.col("effective_cost").sum().alias("spend"))
-        for r in per_target.sort("_target").iter_rows(named=True):
-            spend = r["spend"] or Decimal(0)
+        # Per resource and currency: a resource's spend is stated in the currency it was billed
+        # in (its largest, should there be two), never summed across currencies.
+        per_target = alloc.group_by("_target", "billing_currency", "workspace_id", "aml_kind", "aml_name").agg(
+            pl.col("effective_cost").sum().alias("spend"),
+            pl.col("owner").sort_by(pl.col("effective_cost").abs(), descending=True).drop_nulls().first().alias("owner"),
+        ).sort(["_target", "spend", "billing_currency"], descending=[False, True, False]).unique(
+            "_target", keep="first", maintain_order=True)
+        for r in per_target.iter_rows(named=True):
+            spend = r["spend"] or ZERO
             if spend < self.t.untagged_min_spend:
                 continue
             target = r["_target"]
@@ -388,11 +529,14 @@ class FindingsEngine:
                            f"--set {q(f'tags.{key}=<project>')}")
             else:
                 command = f"az tag update --resource-id {q(target)} --operation merge --tags {q(f'{key}=<project>')}"
+            # The resource's one owner, the one its other findings name (else its allocation's).
+            owner = self.resolver.resource_owner(r["workspace_id"], r["aml_kind"], r["aml_name"]) or r["owner"]
             self._add("untagged_spend", target, r["aml_name"] or target.rsplit("/", 1)[-1], r["workspace_id"], None,
-                      None, Decimal(0), {
+                      None, ZERO, {
                           "unallocated_spend": str(spend.quantize(CENT)), "threshold": str(self.t.untagged_min_spend),
                           "aml_kind": r["aml_kind"], "savings_basis": "governance: no savings, the spend has no owner",
-                      }, f"Tag this resource with a '{key}' tag so its spend reaches a project.", command)
+                      }, f"Tag this resource with a '{key}' tag so its spend reaches a project.", command,
+                      usage=Usage(r["billing_currency"], cost=spend), owner=owner)
 
     def run(self) -> pl.DataFrame:
         self.compute_instances()

@@ -59,6 +59,9 @@ WORKSPACES_SCHEMA = pl.Schema({
     "tags": pl.Utf8,
     "created_on": UTC_TIME,
     "captured_at": UTC_TIME,
+    # version 1.2: Default | Hub | Project | FeatureStore, and a project's hub (lowercase ARM id).
+    "workspace_kind": pl.Utf8,
+    "hub_workspace_id": pl.Utf8,
 })
 
 COMPUTES_SCHEMA = pl.Schema({
@@ -87,6 +90,9 @@ COMPUTES_SCHEMA = pl.Schema({
     "idle_nodes": pl.Int64,
     "tags": pl.Utf8,
     "captured_at": UTC_TIME,
+    # version 1.2: instances: the creator's object id (createdBy.userId), to tell whether the
+    # assigned user is the creator.
+    "created_by_object_id": pl.Utf8,
 })
 
 ASSET_VERSIONS_SCHEMA = pl.Schema({
@@ -327,6 +333,19 @@ def _system_data(rest: Any) -> tuple[datetime | None, str | None]:
 # Rows
 # --------------------------------------------------------------------------------------------
 
+# The service writes a workspace's kind in varying case (`Default`, `hub`, `Project`,
+# `featurestore`); the table uses one spelling. A workspace without a kind is a Default one.
+WORKSPACE_KINDS = {"default": "Default", "hub": "Hub", "project": "Project", "featurestore": "FeatureStore"}
+
+
+def workspace_kind(value: Any) -> str:
+    """`hub` → `Hub`; an unknown kind is kept as returned, a missing one is `Default`."""
+    text = enum_text(value)
+    if not text:
+        return "Default"
+    return WORKSPACE_KINDS.get(text.strip().lower().replace("_", ""), text)
+
+
 def _workspace_row(listing: WorkspaceListing, captured_at: datetime) -> dict[str, Any]:
     rest, entity = listing.workspace.rest, listing.workspace.entity
     properties = rest.properties
@@ -345,6 +364,8 @@ def _workspace_row(listing: WorkspaceListing, captured_at: datetime) -> dict[str
         "tags": _json_text(rest.tags),
         "created_on": created_on,
         "captured_at": captured_at,
+        "workspace_kind": workspace_kind(rest.kind),
+        "hub_workspace_id": _lower(getattr(properties, "hub_resource_id", None)),
     }
 
 
@@ -379,6 +400,7 @@ def _compute_row(workspace_id: str, item: Listed, captured_at: datetime) -> dict
         "idle_nodes": None,
         "tags": _json_text(rest.tags),
         "captured_at": captured_at,
+        "created_by_object_id": None,
     }
     if details is None:
         return row
@@ -390,6 +412,7 @@ def _compute_row(workspace_id: str, item: Listed, captured_at: datetime) -> dict
         row.update({
             "state": enum_text(details.state),
             "created_by": details.created_by.user_name if details.created_by else row["created_by"],
+            "created_by_object_id": details.created_by.user_id if details.created_by else None,
             "last_operation_name": enum_text(last_operation.operation_name) if last_operation else None,
             "last_operation_time": utc_time(last_operation.operation_time) if last_operation else None,
             "last_operation_status": enum_text(last_operation.operation_status) if last_operation else None,

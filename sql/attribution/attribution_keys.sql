@@ -7,6 +7,16 @@ SELECT DISTINCT
     resource_group,
     tags,
     meter_vm_size,
-    charge_description
+    details_size_key,
+    aml_resource_type,
+    charge_description,
+    sku_meter,
+    after_stop,
+    charge_category,
+    commitment_discount_id,
+    commitment_discount_name,
+    commitment_discount_type,
+    commitment_discount_status,
+    cost_allocation_rule_name
 FROM month_key_totals
 ORDER BY key_id

@@ -1,7 +1,8 @@
 -- Every cent of one month, allocated (staged as month_allocation): month_key_totals joined to the resolution of each key
 -- (attribution_resolution, registered from the Python resolver). A key split across several
 -- parts gets round(amount * weight) per part, and the largest part takes the rounding residue,
--- so the parts of a key always sum to the key exactly.
+-- so the parts of a key always sum to the key exactly. The hours and the running / committed
+-- parts of the cost (the basis of savings, month_usage) are shared by the same weights.
 CREATE OR REPLACE TEMP TABLE month_allocation AS
 WITH parts AS (
     SELECT
@@ -11,6 +12,9 @@ WITH parts AS (
         totals.effective_cost AS key_effective_cost,
         totals.billed_cost AS key_billed_cost,
         totals.usage_hours AS key_usage_hours,
+        totals.running_cost AS key_running_cost,
+        totals.committed_cost AS key_committed_cost,
+        totals.committed_hours AS key_committed_hours,
         resolution.workspace_id,
         resolution.aml_kind,
         resolution.aml_name,
@@ -33,7 +37,10 @@ rounded AS (
         *,
         CAST(round(key_effective_cost * weight, 10) AS DECIMAL(38, 10)) AS effective_share,
         CAST(round(key_billed_cost * weight, 10) AS DECIMAL(38, 10)) AS billed_share,
-        CAST(round(key_usage_hours * weight, 10) AS DECIMAL(38, 10)) AS hours_share
+        CAST(round(key_usage_hours * weight, 10) AS DECIMAL(38, 10)) AS hours_share,
+        CAST(round(key_running_cost * weight, 10) AS DECIMAL(38, 10)) AS running_cost_share,
+        CAST(round(key_committed_cost * weight, 10) AS DECIMAL(38, 10)) AS committed_cost_share,
+        CAST(round(key_committed_hours * weight, 10) AS DECIMAL(38, 10)) AS committed_hours_share
     FROM parts
 ),
 
@@ -52,7 +59,10 @@ exact AS (
                 - (sum(billed_share) OVER key_parts - billed_share)
             ELSE billed_share
         END AS billed_cost,
-        hours_share AS usage_hours
+        hours_share AS usage_hours,
+        running_cost_share AS running_cost,
+        committed_cost_share AS committed_cost,
+        committed_hours_share AS committed_hours
     FROM rounded
     WINDOW key_parts AS (PARTITION BY key_id, billing_currency)
 )
@@ -71,7 +81,10 @@ SELECT
     allocation_rule,
     CAST(sum(effective_cost) AS DECIMAL(38, 10)) AS effective_cost,
     CAST(sum(billed_cost) AS DECIMAL(38, 10)) AS billed_cost,
-    CAST(sum(usage_hours) AS DECIMAL(38, 10)) AS usage_hours
+    CAST(sum(usage_hours) AS DECIMAL(38, 10)) AS usage_hours,
+    CAST(sum(running_cost) AS DECIMAL(38, 10)) AS running_cost,
+    CAST(sum(committed_cost) AS DECIMAL(38, 10)) AS committed_cost,
+    CAST(sum(committed_hours) AS DECIMAL(38, 10)) AS committed_hours
 FROM exact
 GROUP BY ALL
 ORDER BY billing_currency, project, resource_id, aml_kind, aml_name

@@ -1,4 +1,5 @@
--- Allocation rows of the month without exactly one known allocation method.
+-- Allocation rows of the month without exactly one known allocation method ($methods: the
+-- methods of dagster_project/attribution/methods.py, their one home).
 SELECT
     project,
     resource_id,
@@ -9,10 +10,7 @@ WHERE
     billing_month = $billing_month
     AND (
         allocation_method IS NULL
-        OR allocation_method NOT IN (
-            'row_tag', 'endpoint_tag', 'compute_tag', 'compute_match', 'compute_split', 'workspace_tag',
-            'resource_group_tag', 'subscription_tag', 'rule', 'shared_split', 'unallocated'
-        )
+        OR NOT list_contains($methods, allocation_method)
         OR allocation_rule IS NULL
     )
 GROUP BY ALL
