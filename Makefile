@@ -21,10 +21,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/aml-finops demo --out reports
 
-# The browser test needs Debian's chromium; the script installs it when missing (as root, or with
-# sudo). Without either, local runs go on and that one test skips; under CI it must be there.
+# The browser test needs Debian's chromium and the workbook print test LibreOffice; the scripts
+# install them when missing (as root, or with sudo). Without either, local runs go on and those
+# tests skip; under CI they must be there.
 test: $(STAMP)
 	-@bash scripts/ensure_chromium.sh
+	-@bash scripts/ensure_libreoffice.sh
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
