@@ -6,9 +6,12 @@ from decimal import Decimal
 import polars as pl
 from dagster import MetadataValue
 
+from dagster_project.money import format_money
+
 
 def money_text(value: Decimal | None) -> str:
-    return "0.00" if value is None else f"{value.quantize(Decimal('0.01')):,}"
+    """An amount as everywhere else (`dagster_project.money`): half up to the cent, `1,234.13`."""
+    return "0.00" if value is None else format_money(value)
 
 
 def markdown_preview(frame: pl.DataFrame, limit: int = 15) -> MetadataValue:

@@ -16,10 +16,12 @@ from dagster_project.resources import WarehouseResource
     group_name="reports",
 )
 def monthly_reports(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    """Human reports of the month. Finance: a self-contained HTML report (spend by project, trend,
-    top movers, unallocated share, tag coverage, owners, cost centers), an Excel workbook with one
-    sheet per view and the chargeback CSV. Engineers: per owner, their open findings by savings as
-    Markdown and CSV, and a cleanup.sh with every command commented out. Replaced atomically."""
+    """Human reports of the month. Finance: a self-contained HTML report (spend by project, trend
+    per project, top movers and what moved, what (unallocated) is made of, tag coverage, owners,
+    cost centers, findings by project, sources), an Excel workbook with one sheet per view
+    (workbook.xlsx, print-ready) and the chargeback CSV in cents. Engineers: per owner, their open
+    findings by savings as Markdown and CSV, and a cleanup.sh with every command commented out.
+    Replaced atomically."""
     month = partition_month(context.partition_key)
     wh = warehouse.get()
     with wh.connect() as con:
@@ -28,9 +30,11 @@ def monthly_reports(context: AssetExecutionContext, warehouse: WarehouseResource
     owners = [f"| {one_line(p.owner).replace('|', '/')} | {p.findings} | "
               f"{' + '.join(f'{money_text(v)} {c}' for c, v in p.savings.items()) or '0.00'} | {p.folder} |"
               for p in paths.owner_packs]
+    chargeback_total = " + ".join(f"{money_text(v)} {c}" for c, v in paths.chargeback_totals.items()) or "0.00"
     preview = "\n".join([
         f"**Finance pack** `{paths.finance_dir}`: `{paths.html.name}`, `{paths.workbook.name}` "
-        f"({len(paths.sheets)} sheets), `{paths.chargeback_csv.name}` ({paths.chargeback_rows} lines)",
+        f"({len(paths.sheets)} sheets: {', '.join(paths.sheets)}), `{paths.chargeback_csv.name}` "
+        f"({paths.chargeback_rows} lines; total {chargeback_total})",
         "",
         f"**Engineer pack** `{paths.engineers_dir}`: {paths.open_findings} open findings, "
         f"{len(paths.owners)} owners",
@@ -48,6 +52,8 @@ def monthly_reports(context: AssetExecutionContext, warehouse: WarehouseResource
         "engineers_dir": MetadataValue.path(str(paths.engineers_dir)),
         "currencies": ", ".join(paths.currencies),
         "chargeback_rows": paths.chargeback_rows,
+        **{f"chargeback_total_{c}": MetadataValue.text(money_text(v)) for c, v in paths.chargeback_totals.items()},
+        "workbook_sheets": ", ".join(paths.sheets),
         "open_findings": paths.open_findings,
         "owners": len(paths.owners),
         "preview": MetadataValue.md(preview),

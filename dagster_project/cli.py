@@ -17,7 +17,6 @@ import logging
 import sys
 import time
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -131,25 +130,56 @@ def _quiet_dagster() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _print_summary(summary, elapsed: float, demo_root: Path | None = None) -> None:
+def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: int = 15) -> None:
+    """Per currency: the `top` projects of the latest month, "N more (total …)", the currency's
+    total; then findings, warnings and where the outputs are. Money as everywhere else
+    (`dagster_project.money`): exact sums, shown half up to the cent."""
+    import polars as pl
     from rich.table import Table
+
+    from dagster_project.money import format_fraction, format_money, format_percent, total
+    from dagster_project.reporting.finance import with_fractions
+    from dagster_project.reporting.packs import CHARGEBACK_NAME, HTML_NAME, WORKBOOK_NAME
 
     month = summary.latest_month
     console.print()
-    if summary.project_spend is not None and summary.project_spend.height:
-        table = Table(title=f"Spend per project, {month:%Y-%m} ({summary.currency}, effective cost)")
-        table.add_column("project")
-        table.add_column("effective cost", justify="right")
-        table.add_column("share", justify="right")
-        table.add_column("vs previous month", justify="right")
-        for row in summary.project_spend.iter_rows(named=True):
-            change = "" if row["change_pct"] is None else f"{row['change_pct']:+}%"
-            table.add_row(row["project"], f"{row['effective_cost'].quantize(Decimal('0.01')):,}",
-                          f"{row['share_pct']}%", change)
-        console.print(table)
-    console.print(f"Unallocated share: {summary.unallocated_share_pct or Decimal('0.00')}% of {month:%Y-%m}")
-    console.print(f"Findings: {summary.findings_open} open, estimated savings "
-                  f"{summary.findings_savings.quantize(Decimal('0.01')):,} {summary.currency}/month")
+    spend = summary.project_spend
+    totals = {r["billing_currency"]: r for r in summary.totals.iter_rows(named=True)} \
+        if summary.totals is not None else {}
+    for currency in summary.currencies:
+        row_total = totals[currency]
+        lines = spend.filter(pl.col("billing_currency") == currency) if spend is not None else None
+        if lines is not None and lines.height:
+            lines = with_fractions(lines, "effective_cost", "share", by=[])
+            table = Table(title=f"Spend per project, {month:%Y-%m} ({currency}, effective cost)", show_footer=True)
+            table.add_column("project", footer="total")
+            table.add_column("effective cost", justify="right", footer=format_money(total(lines["effective_cost"])))
+            table.add_column("share", justify="right", footer=format_fraction(total(lines["share"]))
+                             if lines["share"].null_count() == 0 else "")
+            table.add_column("vs previous month", justify="right")
+            for row in lines.head(top).iter_rows(named=True):
+                change = "" if row["change_pct"] is None else format_percent(row["change_pct"], signed=True)
+                table.add_row(row["project"], format_money(row["effective_cost"]), format_fraction(row["share"]),
+                              change)
+            rest = lines.slice(top)
+            if rest.height:
+                rest_total = format_money(total(rest["effective_cost"]))
+                table.add_row(f"{rest.height} more", rest_total,
+                              format_fraction(total(v for v in rest["share"] if v is not None)), "", style="italic")
+                table.caption = f"{rest.height} more (total {rest_total}) in {WORKBOOK_NAME}"
+            console.print(table)
+        console.print(f"Total {currency}: effective cost {format_money(row_total['effective_cost'])}, billed cost "
+                      f"{format_money(row_total['billed_cost'])}, {row_total['projects']} projects; unallocated "
+                      f"{format_money(row_total['unallocated_effective_cost'])} "
+                      f"({format_percent(row_total['unallocated_share_pct'])})")
+    if not summary.currencies:
+        console.print(f"No spend in {month:%Y-%m}" if month else "No month was run")
+    if month is not None:
+        console.print(f"Unallocated share: {format_percent(summary.unallocated_share_pct or 0)} of {month:%Y-%m}"
+                      + (f" ({summary.currency})" if len(summary.currencies) > 1 else ""))
+    savings = " + ".join(f"{format_money(r['savings'])} {c}/month" for c, r in totals.items()
+                         if r["open_findings"]) or "0.00"
+    console.print(f"Findings: {summary.findings_open} open, estimated savings {savings}")
     for warning in summary.warnings:
         console.print(f"[yellow]Warning: {warning}[/yellow]")
     if summary.rejects:
@@ -160,7 +190,7 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None) -> No
         from dagster_project.reporting import month_reports_dir
 
         reports = month_reports_dir(out, month)
-        console.print(f"Finance pack: {reports / 'finance' / 'report.html'} (+ workbook.xlsx, chargeback.csv)")
+        console.print(f"Finance pack: {reports / 'finance' / HTML_NAME} (+ {WORKBOOK_NAME}, {CHARGEBACK_NAME})")
         console.print(f"Engineer packs: {reports / 'engineers' / 'README.md'} (one folder per owner)")
     if demo_root:
         console.print(f"Demo tenant: {demo_root} (ground truth in {demo_root / 'expected.json'})")

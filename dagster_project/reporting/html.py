@@ -1,11 +1,19 @@
 """The finance report as one self-contained HTML page: inline CSS, server-side SVG charts, a small
 inline script (sortable tables, a render self-check), no external resource of any kind.
 
-Charts are drawn here, in Python, as SVG: they show in any browser, in a mail client's preview
-and with scripts disabled. The script only enhances the page (click a column header to sort) and
-records whether the charts laid out and whether any script error happened, as attributes on
-`<html>` (`data-charts-drawn`, `data-charts-expected`, `data-script-errors`) that the browser test
-reads.
+Charts are drawn here, in Python, as SVG: they show in any browser, in a mail client's preview,
+printed, and with scripts disabled. The script only enhances the page (click a column header to
+sort) and records whether the charts laid out and whether any script error happened, as
+attributes on `<html>` (`data-charts-drawn`, `data-charts-expected`, `data-script-errors`) that
+the browser test reads.
+
+* **Trend**: small multiples — one panel per project, each against its own scale (zero to its own
+  maximum), so a 200-a-month project's doubling shows as clearly as the largest project's drift.
+* **Labels are fitted, never clipped**: SVG text is measured with a conservative estimate of the
+  font's advance widths (`text_width`) and shortened with `…` to the room it has (the full text
+  stays in the element's tooltip); a stacked segment shows its share only where it fits.
+* **Tables with a totals row** total the exact amounts; every figure, row or total, is shown
+  rounded half up to the cent (`dagster_project.money`).
 
 Escaping: every value from the data passes through `esc` (`html.escape`, quotes included) before
 it reaches the page — text, attributes and SVG alike; the JSON copy of the figures embedded in a
@@ -24,22 +32,31 @@ from decimal import Decimal
 
 import polars as pl
 
+from dagster_project.money import format_fraction, total
 from dagster_project.reporting.finance import (
+    CURRENCY,
+    KIND_LABELS,
     UNALLOCATED,
     FinanceViews,
+    column_total,
     for_currency,
     money,
+    mover_explanations,
     percent,
+    with_fractions,
 )
 
-PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
+PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b8860b", "#b07aa1", "#ff6f91",
            "#9c755f"]
-GREY = "#a3a9b1"
+GREY = "#8a939e"
+OTHERS = "#6b7280"
 UP = "#d1495b"  # spend went up
 DOWN = "#2f9e6e"  # spend went down
-COVERAGE_COLORS = {"own tag": "#2f9e6e", "inherited tag": "#4e79a7", "rule or shared split": "#edc948",
+COVERAGE_COLORS = {"own tag": "#2f9e6e", "inherited tag": "#4e79a7", "rule or shared split": "#b8860b",
                    "unallocated": GREY}
-TREND_SERIES = 8  # projects drawn as their own line; the rest are one "other projects" line
+MAX_BARS = 15  # bars per chart; the rest are one "n more" bar
+MAX_PANELS = 15  # trend panels; the rest are one "n other projects" panel
+FONT = 12  # px, the charts' text
 
 
 def esc(value: object) -> str:
@@ -56,8 +73,45 @@ def script_json(data: object) -> str:
     return text
 
 
-def _short(text: str, limit: int = 28) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# -- text geometry ---------------------------------------------------------------------------------
+
+_NARROW = set("il.,:;|!'`ijtfrI()[]{} /-")
+_WIDE = set("mwMW@%&")
+_SYMBOLS = set("<>=+~^#$*\"")
+
+
+def text_width(text: str, size: float = FONT, bold: bool = False) -> float:
+    """A conservative estimate of the rendered width of `text` in a sans-serif font, in px: a
+    little wider than the advance widths of Arial, Helvetica and DejaVu Sans (the widest of the
+    usual fallbacks), so a label that fits here fits on screen."""
+    units = 0.0
+    for char in text:
+        if char in _NARROW:
+            units += 0.4
+        elif char in _WIDE:
+            units += 1.0
+        elif char in _SYMBOLS:
+            units += 0.86
+        elif char.isupper():
+            units += 0.78
+        elif char.isdigit():
+            units += 0.66
+        elif ord(char) > 0x2000:
+            units += 1.0
+        else:
+            units += 0.66
+    return units * size * (1.1 if bold else 1.0)
+
+
+def fit(text: str, room: float, size: float = FONT, bold: bool = False) -> str:
+    """`text`, shortened with `…` until it fits in `room` px (empty if not even `…` fits)."""
+    if text_width(text, size, bold) <= room:
+        return text
+    for end in range(len(text) - 1, 0, -1):
+        candidate = text[:end].rstrip() + "…"
+        if text_width(candidate, size, bold) <= room:
+            return candidate
+    return "…" if text_width("…", size, bold) <= room else ""
 
 
 def _f(value: Decimal | None) -> float:
@@ -99,12 +153,21 @@ class Bar:
     note: str = ""  # text printed after the value, e.g. the share
 
 
+def capped(bars: list[Bar], what: str = "projects", limit: int = MAX_BARS) -> list[Bar]:
+    """At most `limit` bars: the rest summed into one grey "n more <what>" bar."""
+    if len(bars) <= limit:
+        return bars
+    rest = bars[limit - 1:]
+    return [*bars[: limit - 1], Bar(f"{len(rest)} more {what}", total(b.value for b in rest), OTHERS)]
+
+
 def bar_chart(bars: Sequence[Bar], currency: str, title: str, chart_id: str, signed: bool = False,
               width: int = 1080) -> str:
-    """Horizontal bars, lengths proportional to the values (negatives drawn left of zero)."""
-    if not bars:
+    """Horizontal bars, lengths proportional to the values (negatives drawn left of zero). Labels
+    and values are fitted to their columns."""
+    if not any(b.value for b in bars):
         return '<p class="empty">No amounts this month.</p>'
-    label_w, value_w, row_h, top = (200, 200, 28, 8) if width > 700 else (150, 150, 26, 6)
+    label_w, value_w, row_h, top = (220, 210, 28, 8) if width > 700 else (150, 150, 26, 6)
     plot_w = width - label_w - value_w
     values = [_f(b.value) for b in bars]
     low, high = min(0.0, *values), max(0.0, *values)
@@ -121,115 +184,140 @@ def bar_chart(bars: Sequence[Bar], currency: str, title: str, chart_id: str, sig
         x, w = min(zero_x, x_end), abs(x_end - zero_x)
         if value != 0:
             w = max(w, 1.5)  # a tiny amount still shows as a sliver
-        amount = f"{money(bar.value, signed=signed)} {currency}"
-        note = f'<tspan class="note" dx="8">{esc(bar.note)}</tspan>' if bar.note else ""
+        amount = money(bar.value, signed=signed)
+        value_x = max(zero_x, x_end) + 6
+        room = width - value_x - 4
+        shown = f"{amount}  {bar.note}" if bar.note and text_width(f"{amount}  {bar.note}") <= room else amount
+        shown = fit(shown, room)
+        tip = f"{bar.label}: {amount} {currency}" + (f" · {bar.note}" if bar.note else "")
         parts.append(
-            f'<g class="row"><text class="label" x="{label_w - 10}" y="{y + row_h / 2 + 4:.1f}" '
-            f'text-anchor="end">{esc(_short(bar.label))}</text>'
-            f'<rect class="bar mark" x="{x:.1f}" y="{y + 5}" width="{w:.1f}" height="{row_h - 10}" rx="3" '
-            f'fill="{esc(bar.color)}" data-value="{esc(bar.value)}"><title>{esc(bar.label)}: {esc(amount)}'
-            f'{(" · " + esc(bar.note)) if bar.note else ""}</title></rect>'
-            f'<text class="value" x="{max(zero_x, x_end) + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">{esc(money(bar.value, signed=signed))}'
-            f'{note}</text></g>')
+            f'<g class="row"><title>{esc(tip)}</title>'
+            f'<text class="label" x="{label_w - 10}" y="{y + row_h / 2 + 4:.1f}" '
+            f'text-anchor="end">{esc(fit(bar.label, label_w - 14))}</text>'
+            f'<rect class="bar{" mark" if value else ""}" x="{x:.1f}" y="{y + 5}" width="{w:.1f}" height="{row_h - 10}" rx="3" '
+            f'fill="{esc(bar.color)}" data-value="{esc(bar.value)}"></rect>'
+            f'<text class="value" x="{value_x:.1f}" y="{y + row_h / 2 + 4:.1f}">{esc(shown)}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def line_chart(trend: pl.DataFrame, currency: str, title: str, chart_id: str,
-               colors: dict[str, str]) -> tuple[str, str]:
-    """Effective cost per project over the months: one line per project. Returns (svg, legend html)."""
+def _series(trend: pl.DataFrame, limit: int = MAX_PANELS) -> tuple[list, dict[str, list[Decimal]]]:
+    """Months, and per project (largest this month first) its effective cost per month; beyond
+    `limit`, the rest as one "n other projects" series."""
     months = sorted(set(trend["billing_month"].to_list()))
     if not months:
-        return '<p class="empty">No months available.</p>', ""
-    latest = trend.filter(pl.col("billing_month") == months[-1]).sort("effective_cost", descending=True)
+        return [], {}
+    latest = trend.filter(pl.col("billing_month") == months[-1]).sort(["effective_cost", "project"],
+                                                                          descending=[True, False])
     ranked = latest["project"].to_list()
     ranked += sorted(set(trend["project"].to_list()) - set(ranked))
-    shown = ranked[:TREND_SERIES]
-    others = ranked[TREND_SERIES:]
-    series: dict[str, list[Decimal]] = {}
     lookup = {(r["project"], r["billing_month"]): r["effective_cost"] for r in trend.iter_rows(named=True)}
-    for project in shown:
-        series[project] = [lookup.get((project, m), Decimal(0)) for m in months]
+    shown, others = (ranked, []) if len(ranked) <= limit else (ranked[: limit - 1], ranked[limit - 1:])
+    series = {p: [lookup.get((p, m), Decimal(0)) for m in months] for p in shown}
     if others:
-        series[f"other projects ({len(others)})"] = [
-            sum((lookup.get((p, m), Decimal(0)) for p in others), Decimal(0)) for m in months]
+        series[f"{len(others)} other projects"] = [total(lookup.get((p, m)) for p in others) for m in months]
+    return months, series
 
-    width, height, left, right, top, bottom = 1080, 320, 64, 40, 14, 34
+
+def trend_panels(trend: pl.DataFrame, currency: str, chart_id: str, colors: dict[str, str]) -> tuple[str, int]:
+    """Small multiples: one panel per project, each with its own scale (zero to its own maximum).
+    Returns (html, number of charts)."""
+    months, series = _series(trend)
+    if not months:
+        return '<p class="empty">No months available.</p>', 0
+    width, height, left, right, top, bottom = 300, 118, 46, 12, 10, 22
     plot_w, plot_h = width - left - right, height - top - bottom
-    all_values = [_f(v) for values in series.values() for v in values]
-    ticks = _nice_ticks(min(0.0, *all_values), max(0.0, *all_values))
-    low, high = ticks[0], ticks[-1]
+    panels = []
+    for index, (name, values) in enumerate(series.items()):
+        floats = [_f(v) for v in values]
+        ticks = _nice_ticks(min(0.0, *floats), max(0.0, *floats))
+        low, high = ticks[0], ticks[-1]
 
-    def x_of(i: int) -> float:
-        return left + (plot_w / 2 if len(months) == 1 else i * plot_w / (len(months) - 1))
+        def x_of(i: int) -> float:
+            return left + (plot_w / 2 if len(months) == 1 else i * plot_w / (len(months) - 1))
 
-    def y_of(v: float) -> float:
-        return top + plot_h - (v - low) / ((high - low) or 1.0) * plot_h
+        def y_of(v: float, low: float = low, high: float = high) -> float:
+            return top + plot_h - (v - low) / ((high - low) or 1.0) * plot_h
 
-    parts = [f'<svg class="chart chart-line" id="{esc(chart_id)}" viewBox="0 0 {width} {height}" width="100%" '
-             f'role="img" aria-label="{esc(title)}" preserveAspectRatio="xMinYMin meet"><title>{esc(title)}</title>']
-    for tick in ticks:
-        y = y_of(tick)
-        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>'
-                     f'<text class="tick" x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{esc(_compact(tick))}</text>')
-    for i, month in enumerate(months):
-        anchor = "middle" if 0 < i < len(months) - 1 or len(months) == 1 else ("start" if i == 0 else "end")
-        parts.append(f'<text class="tick" x="{x_of(i):.1f}" y="{height - 10}" text-anchor="{anchor}">'
-                     f'{esc(f"{month:%b %Y}")}</text>')
-    legend = []
-    for name, values in series.items():
-        color = colors.get(name, GREY)
-        points = [(x_of(i), y_of(_f(v))) for i, v in enumerate(values)]
-        path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points))
-        parts.append(f'<g class="series"><path class="line mark" d="{path}" stroke="{esc(color)}" fill="none"/>')
+        color = colors.get(name, OTHERS)
+        previous = values[-2] if len(values) > 1 else None
+        change = ""
+        if previous is not None and previous != 0:
+            pct = (values[-1] - previous) * 100 / abs(previous)
+            tone = "up" if pct > 0 else ("down" if pct < 0 else "")
+            change = f'<span class="{tone}">{esc(percent(pct, signed=True))}</span> vs {esc(f"{months[-2]:%b}")}'
+        elif previous == 0 and values[-1] != 0:
+            change = "new this month"
+        title = f"{name}: effective cost per month ({currency})"
+        svg = [f'<svg class="chart chart-spark" id="{esc(chart_id)}-{index}" viewBox="0 0 {width} {height}" '
+               f'width="100%" role="img" aria-label="{esc(title)}" preserveAspectRatio="xMinYMin meet">'
+               f"<title>{esc(title)}</title>",
+               f'<rect class="plot" x="{left}" y="{top}" width="{plot_w}" height="{plot_h}"/>']
+        for tick in (low, high):
+            y = y_of(tick)
+            svg.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}"/>'
+                       f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+                       f'{esc(fit(_compact(tick), left - 8, 11))}</text>')
+        if low < 0 < high:
+            y = y_of(0.0)
+            svg.append(f'<line class="zero" x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}"/>')
+        labels = [(0, "start" if len(months) > 1 else "middle"), (len(months) - 1, "end")] if len(months) > 1 \
+            else [(0, "middle")]
+        for i, anchor in labels:
+            svg.append(f'<text class="tick" x="{x_of(i):.1f}" y="{height - 6}" text-anchor="{anchor}">'
+                       f'{esc(f"{months[i]:%b %Y}")}</text>')
+        points = [(x_of(i), y_of(v)) for i, v in enumerate(floats)]
+        if len(points) > 1:
+            path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points))
+            svg.append(f'<path class="line mark" d="{path}" stroke="{esc(color)}" fill="none"/>')
         for (x, y), month, value in zip(points, months, values, strict=True):
-            parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{esc(color)}">'
-                         f'<title>{esc(name)} · {esc(f"{month:%Y-%m}")}: {esc(money(value))} {esc(currency)}</title></circle>')
-        parts.append("</g>")
-        legend.append(f'<li><span class="swatch" style="background:{esc(color)}"></span>{esc(name)}'
-                      f' <span class="muted">{esc(money(values[-1]))}</span></li>')
-    parts.append("</svg>")
-    return "".join(parts), f'<ul class="legend">{"".join(legend)}</ul>'
+            klass = "point" if len(points) > 1 else "point mark"
+            svg.append(f'<circle class="{klass}" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{esc(color)}">'
+                       f'<title>{esc(name)} · {esc(f"{month:%Y-%m}")}: {esc(money(value))} {esc(currency)}</title>'
+                       "</circle>")
+        svg.append("</svg>")
+        klass = " muted-panel" if name == UNALLOCATED or name.endswith(" other projects") else ""
+        panels.append(f'<figure class="panel{klass}" data-project="{esc(name)}">'
+                      f'<figcaption><span class="panel-title" style="border-color:{esc(color)}">{esc(name)}</span>'
+                      f'<span class="panel-value">{esc(money(values[-1]))} <span class="unit">{esc(currency)}</span>'
+                      f'</span><span class="panel-change">{change}</span></figcaption>{"".join(svg)}</figure>')
+    return f'<div class="panels">{"".join(panels)}</div>', len(panels)
 
 
 def trend_table(trend: pl.DataFrame) -> str:
-    """The trend's numbers: one row per project, one column per month, latest month's order."""
-    months = sorted(set(trend["billing_month"].to_list()))
+    """The trend's numbers: one row per project shown as a panel, one column per month, and the
+    month's total."""
+    months, series = _series(trend)
     if not months:
         return ""
-    lookup = {(r["project"], r["billing_month"]): r["effective_cost"] for r in trend.iter_rows(named=True)}
-    latest = trend.filter(pl.col("billing_month") == months[-1]).sort(["effective_cost", "project"],
-                                                                          descending=[True, False])
-    projects = latest["project"].to_list()
-    projects += sorted(set(trend["project"].to_list()) - set(projects))
     keys = [f"m{i}" for i in range(len(months))]
-    frame = pl.DataFrame(
-        [{"project": p, **{k: lookup.get((p, m), Decimal(0)) for k, m in zip(keys, months, strict=True)}}
-         for p in projects],
-        schema={"project": pl.String, **{k: pl.Decimal(38, 10) for k in keys}})
+    frame = pl.DataFrame([{"project": p, **dict(zip(keys, values, strict=True))} for p, values in series.items()],
+                         schema={"project": pl.String, **{k: pl.Decimal(38, 10) for k in keys}})
     return table(frame, [Column("project", "Project"),
                          *(Column(k, f"{m:%b %Y}", "money") for k, m in zip(keys, months, strict=True))],
-                 highlight=UNALLOCATED)
+                 highlight=UNALLOCATED, totals={k: column_total(frame, k) for k in keys})
 
 
 def stacked_bar(segments: Sequence[Bar], title: str, chart_id: str) -> str:
-    """One 100 % bar split into segments proportional to their (non-negative) values."""
-    total = sum((max(_f(s.value), 0.0) for s in segments), 0.0)
-    if total <= 0:
+    """One 100 % bar split into segments proportional to their (non-negative) values; a segment
+    shows its share inside only where the text fits (the legend below names every segment)."""
+    total_value = sum((max(_f(s.value), 0.0) for s in segments), 0.0)
+    if total_value <= 0:
         return '<p class="empty">No amounts this month.</p>'
     width, height = 1080, 44
     parts = [f'<svg class="chart chart-stack" id="{esc(chart_id)}" viewBox="0 0 {width} {height}" width="100%" '
              f'role="img" aria-label="{esc(title)}" preserveAspectRatio="xMinYMin meet"><title>{esc(title)}</title>']
     x = 0.0
     for segment in segments:
-        w = max(_f(segment.value), 0.0) / total * width
+        w = max(_f(segment.value), 0.0) / total_value * width
         if w <= 0:
             continue
         parts.append(f'<rect class="segment mark" x="{x:.2f}" y="4" width="{w:.2f}" height="{height - 8}" '
                      f'fill="{esc(segment.color)}"><title>{esc(segment.label)}: {esc(segment.note)}</title></rect>')
-        if w > 60:
-            parts.append(f'<text class="segment-label" x="{x + w / 2:.1f}" y="{height / 2 + 5:.1f}" '
-                         f'text-anchor="middle">{esc(segment.note)}</text>')
+        label = segment.note.rsplit(" ", 1)[-1]
+        if text_width(label, FONT, bold=True) + 12 <= w:
+            parts.append(f'<text class="segment-label" x="{x + w / 2:.1f}" y="{height / 2 + 4:.1f}" '
+                         f'text-anchor="middle">{esc(label)}</text>')
         x += w
     parts.append("</svg>")
     return "".join(parts)
@@ -241,16 +329,36 @@ def stacked_bar(segments: Sequence[Bar], title: str, chart_id: str) -> str:
 class Column:
     key: str
     title: str
-    kind: str = "text"  # text | money | signed_money | pct | signed_pct | int
+    kind: str = "text"  # text | code | money | signed_money | pct | signed_pct | fraction | int
+
+
+def _cell_text(value: object, kind: str) -> str:
+    if kind in ("money", "signed_money"):
+        return money(value, signed=kind == "signed_money")
+    if kind in ("pct", "signed_pct"):
+        return percent(value, signed=kind == "signed_pct")
+    if kind == "fraction":
+        return format_fraction(value)
+    return "–" if value is None else f"{value:,}"
+
+
+def txt_class(value: object) -> str:
+    """Text cells wrap between words; a cell with a long unbroken token (an id, an e-mail, a
+    hostile value) may also break inside it, so it never widens its table past the card."""
+    words = str(value or "").split()
+    return "txt long" if words and max(len(w) for w in words) > 22 else "txt"
 
 
 def table(frame: pl.DataFrame, columns: Sequence[Column], caption: str = "",
-          highlight: str | None = None) -> str:
-    """A sortable table; numeric cells carry their exact value in `data-sort`."""
+          highlight: str | None = None, totals: dict[str, object] | None = None,
+          total_label: str = "Total") -> str:
+    """A sortable table; numeric cells carry their exact value in `data-sort`. `totals` (column
+    key → value) adds a totals row in `<tfoot>`, which sorting leaves at the bottom."""
     if frame.height == 0:
         return '<p class="empty">No rows.</p>'
-    head = "".join(f'<th scope="col" class="{"num" if c.kind != "text" else "txt"}" '
-                   f'data-type="{"num" if c.kind != "text" else "text"}" tabindex="0">{esc(c.title)}</th>'
+    numeric = {c.key for c in columns if c.kind not in ("text", "code")}
+    head = "".join(f'<th scope="col" class="{"num" if c.key in numeric else "txt"}" '
+                   f'data-type="{"num" if c.key in numeric else "text"}" tabindex="0">{esc(c.title)}</th>'
                    for c in columns)
     rows = []
     for record in frame.iter_rows(named=True):
@@ -258,14 +366,13 @@ def table(frame: pl.DataFrame, columns: Sequence[Column], caption: str = "",
         for c in columns:
             value = record.get(c.key)
             if c.kind == "text":
-                cells.append(f"<td>{esc(value)}</td>")
+                cells.append(f'<td class="{txt_class(value)}">{esc("–" if value is None else value)}</td>')
                 continue
-            if c.kind in ("money", "signed_money"):
-                text = money(value, signed=c.kind == "signed_money")
-            elif c.kind in ("pct", "signed_pct"):
-                text = percent(value, signed=c.kind == "signed_pct")
-            else:
-                text = "–" if value is None else f"{value:,}"
+            if c.kind == "code":
+                cells.append(f'<td class="txt"><code class="cmd">{esc(value)}</code></td>' if value else
+                             '<td class="txt">–</td>')
+                continue
+            text = _cell_text(value, c.kind)
             tone = ""
             if c.kind.startswith("signed") and value is not None and value != 0:
                 tone = " up" if value > 0 else " down"
@@ -273,9 +380,33 @@ def table(frame: pl.DataFrame, columns: Sequence[Column], caption: str = "",
             cells.append(f'<td class="num{tone}" data-sort="{esc(sort)}">{esc(text)}</td>')
         row_class = ' class="highlight"' if highlight and highlight in record.values() else ""
         rows.append(f"<tr{row_class}>{''.join(cells)}</tr>")
+    foot = ""
+    if totals is not None:
+        cells = []
+        for index, c in enumerate(columns):
+            if c.key in totals:
+                cells.append(f'<td class="num">{esc(_cell_text(totals[c.key], c.kind))}</td>')
+            else:
+                cells.append(f'<td class="txt">{esc(total_label) if index == 0 else ""}</td>')
+        foot = f'<tfoot><tr class="total">{"".join(cells)}</tr></tfoot>'
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return (f'<div class="table-wrap"><table class="data sortable">{cap}<thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+            f'<tbody>{"".join(rows)}</tbody>{foot}</table></div>')
+
+
+def _sum_table(frame: pl.DataFrame, columns: Sequence[Column], money_keys: list[str], share_of: str | None = None,
+               highlight: str | None = None) -> str:
+    """A table with a totals row: the exact totals of `money_keys` (and of the integer columns);
+    with `share_of`, a `share` column — each row's exact fraction of the total — and its 100 %."""
+    if share_of:
+        frame = with_fractions(frame, share_of, "share", by=[])
+    totals: dict[str, object] = {k: column_total(frame, k) for k in money_keys}
+    if share_of:
+        totals["share"] = column_total(frame, "share")
+    for c in columns:
+        if c.kind == "int":
+            totals[c.key] = int(frame[c.key].sum() or 0)
+    return table(frame, columns, highlight=highlight, totals=totals)
 
 
 # -- page ----------------------------------------------------------------------------------------
@@ -290,9 +421,6 @@ def _project_colors(views: FinanceViews, currency: str) -> dict[str, str]:
         else:
             colors[project] = PALETTE[index % len(PALETTE)]
             index += 1
-    for name in ranked[TREND_SERIES:]:
-        colors.setdefault(name, GREY)
-    colors.update({f"other projects ({n})": "#6b7280" for n in range(1, len(ranked) + 1)})
     return colors
 
 
@@ -306,19 +434,26 @@ def _kpis(views: FinanceViews, currency: str) -> str:
     change_text = ("no previous month available" if change is None and delta is None else
                    f"{percent(change, signed=True)} ({money(delta, signed=True)}) vs previous month")
     tone = "" if delta is None or delta == 0 else (" up" if delta > 0 else " down")
-    unallocated_pct = summary["unallocated_share_pct"]
-    warn = " warn" if unallocated_pct is not None and unallocated_pct >= 5 else ""
-    tagged = sum((coverage[k]["share_pct"] or Decimal(0) for k in ("own tag", "inherited tag") if k in coverage),
-                 Decimal(0))
-    own = coverage.get("own tag", {}).get("share_pct")
+    month_total = summary["effective_cost"]
+
+    def share(amount: Decimal | None) -> Decimal | None:  # exact fraction of the month's total
+        return None if not month_total or amount is None else amount / month_total
+
+    unallocated_share = share(summary["unallocated_effective_cost"])
+    warn = " warn" if unallocated_share is not None and unallocated_share >= Decimal("0.05") else ""
+    tagged = share(total(coverage[k]["effective_cost"] for k in ("own tag", "inherited tag") if k in coverage))
+    own = share(coverage["own tag"]["effective_cost"]) if "own tag" in coverage else None
+    unallocated = for_currency(views.unallocated, currency)
+    known = total(unallocated.filter(pl.col("owner_hint_strength") == "known")["effective_cost"].to_list())
     cards = [
         ("Effective cost", f"{money(summary['effective_cost'])}", currency,
          f'<span class="{tone.strip()}">{esc(change_text)}</span>'),
         ("Billed cost", f"{money(summary['billed_cost'])}", currency, "invoice basis (purchases when billed)"),
-        ("Unallocated", percent(unallocated_pct), "",
-         f"{esc(money(summary['unallocated_effective_cost']))} {esc(currency)} with no project"),
-        ("Tag coverage", percent(tagged), "",
-         f"{esc(percent(own))} from the resource's own tag, the rest inherited"),
+        ("Unallocated", format_fraction(unallocated_share), "",
+         f"{esc(money(summary['unallocated_effective_cost']))} {esc(currency)} with no project; "
+         f"{esc(money(known))} of it has a known owner"),
+        ("Tag coverage", format_fraction(tagged), "",
+         f"{esc(format_fraction(own))} from the resource's own tag, the rest inherited"),
     ]
     if findings.height:
         f = findings.row(0, named=True)
@@ -333,13 +468,104 @@ def _kpis(views: FinanceViews, currency: str) -> str:
     return f'<div class="kpis">{"".join(html_cards)}</div>'
 
 
+def _movers_card(views: FinanceViews, currency: str, cid: str, suffix: str) -> tuple[str, int]:
+    movers = for_currency(views.movers, currency)
+    out = [f'<div class="card" id="{cid}-movers"><h3>Top movers month over month{esc(suffix)}</h3>']
+    if not movers.height:
+        out.append('<p class="empty">No previous month in the warehouse to compare with.</p></div>')
+        return "".join(out), 0
+    explained = mover_explanations(views, currency)
+    bars = [Bar(r["project"], r["change"], UP if r["change"] > 0 else DOWN,
+                {"new": "new", "gone": "no spend this month"}.get(r["direction"], percent(r["change_pct"], signed=True)))
+            for r in movers.iter_rows(named=True)]
+    out.append('<p class="sub">Change in effective cost from the month before, increases in red, and the resources '
+               'whose change explains it (a compute or endpoint by name, else the billed resource).</p>')
+    out.append(bar_chart(bars, currency, f"Top movers ({currency})", f"{cid}-chart-movers", signed=True))
+    head = ("<tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\" class=\"txt\">Project</th>"
+            "<th scope=\"col\" class=\"num\">Previous month</th><th scope=\"col\" class=\"num\">This month</th>"
+            "<th scope=\"col\" class=\"num\">Change</th><th scope=\"col\" class=\"txt\">What moved</th></tr>")
+    rows = []
+    for r in movers.iter_rows(named=True):
+        tone = " up" if r["change"] > 0 else (" down" if r["change"] < 0 else "")
+        pct = {"new": "new", "gone": "gone"}.get(r["direction"], percent(r["change_pct"], signed=True))
+        items = []
+        for line in explained.get(r["project"], []):
+            kind = f' <span class="muted">{esc(line["kind"])}</span>' if line["kind"] else ""
+            line_tone = "up" if line["change"] > 0 else "down"
+            items.append(f'<li><span class="driver">{esc(line["resource"])}</span>{kind} '
+                         f'<span class="{line_tone}">{esc(money(line["change"], signed=True))}</span></li>')
+        drivers = f'<ul class="drivers">{"".join(items)}</ul>' if items else '<span class="muted">–</span>'
+        rows.append(f'<tr><td class="num">{r["rank"]}</td><td class="{txt_class(r["project"])}">{esc(r["project"])}</td>'
+                    f'<td class="num">{esc(money(r["previous_effective_cost"]))}</td>'
+                    f'<td class="num">{esc(money(r["effective_cost"]))}</td>'
+                    f'<td class="num{tone}">{esc(money(r["change"], signed=True))}<br>'
+                    f'<span class="small">{esc(pct)}</span></td><td class="txt">{drivers}</td></tr>')
+    out.append(f'<div class="table-wrap"><table class="data movers"><thead>{head}</thead>'
+               f'<tbody>{"".join(rows)}</tbody></table></div></div>')
+    return "".join(out), int(any(b.value for b in bars))
+
+
+def _unallocated_card(views: FinanceViews, currency: str, cid: str, suffix: str) -> str:
+    frame = for_currency(views.unallocated, currency).filter(pl.col("effective_cost") != 0)
+    out = [f'<div class="card" id="{cid}-unallocated"><h3>What {esc(UNALLOCATED)} is made of{esc(suffix)}</h3>']
+    if frame.height == 0:
+        out.append('<p class="empty">Every amount of the month reached a project.</p></div>')
+        return "".join(out)
+
+    def part(strength: str) -> Decimal:
+        return total(frame.filter(pl.col("owner_hint_strength") == strength)["effective_cost"].to_list())
+
+    known, likely = part("known"), part("likely")
+    out.append(f'<p class="sub">Spend no project tag, inherited tag or rule reached, per resource. '
+               f'<strong>{esc(money(known))} {esc(currency)}</strong> of it has a known owner (its owner tag or '
+               f'creator) and {esc(money(likely))} {esc(currency)} a likely one (the people active in its workspace). '
+               'Ask them to tag it (the fix below, or a <code>tags.rules</code> entry in finops.yaml) and from the next '
+               'run it lands on its project.</p>')
+    head = ('<tr><th scope="col" class="txt">Resource</th><th scope="col" class="txt">Workspace</th>'
+            '<th scope="col" class="txt">Owner hint</th><th scope="col" class="num">Effective cost</th>'
+            '<th scope="col" class="txt">Fix</th></tr>')
+    rows = []
+    for r in frame.iter_rows(named=True):
+        kind = KIND_LABELS.get(r["aml_kind"], r["aml_kind"])
+        who = esc(r["owner_hint"]) if r["owner_hint"] else "–"
+        fix = (f'<code class="cmd">{esc(r["fix_command"])}</code>' if r["fix_command"] else
+               '<span class="muted">tag it <code>project=&lt;project&gt;</code> (below the findings\' '
+               'untagged-spend threshold)</span>')
+        rows.append(f'<tr><td class="{txt_class(r["resource"])}">{esc(r["resource"])}<br>'
+                    f'<span class="muted small">{esc(kind)}</span></td>'
+                    f'<td class="{txt_class(r["workspace"])}">{esc(r["workspace"] or "–")}</td>'
+                    f'<td class="{txt_class(r["owner_hint"])}">{who}<br><span class="muted small">{esc(r["owner_hint_source"])}</span></td>'
+                    f'<td class="num">{esc(money(r["effective_cost"]))}</td><td class="txt fix">{fix}</td></tr>')
+    foot = (f'<tfoot><tr class="total"><td class="txt">Total</td><td></td><td></td>'
+            f'<td class="num">{esc(money(total(frame["effective_cost"].to_list())))}</td><td></td></tr></tfoot>')
+    out.append(f'<div class="table-wrap"><table class="data unallocated"><thead>{head}</thead>'
+               f'<tbody>{"".join(rows)}</tbody>{foot}</table></div></div>')
+    return "".join(out)
+
+
+def _findings_card(views: FinanceViews, currency: str, cid: str, suffix: str) -> str:
+    frame = for_currency(views.findings_by_project, currency)
+    out = [f'<div class="card" id="{cid}-findings"><h3>Cleanup findings by project{esc(suffix)}</h3>']
+    if frame.height == 0:
+        out.append('<p class="empty">No open cleanup findings this month.</p></div>')
+        return "".join(out)
+    out.append('<p class="sub">Open findings and their estimated monthly savings; a resource flagged by several rules '
+               'counts once, with its largest estimate. Every finding, its owner and its command are in the '
+               'workbook\'s Findings sheet and the engineer pack.</p>')
+    out.append(_sum_table(frame, [Column("project", "Project"), Column("open_findings", "Open findings", "int"),
+                                  Column("resources", "Resources", "int"),
+                                  Column("savings", "Est. savings / month", "money"), Column("rules", "Rules")],
+                          ["savings"], highlight=UNALLOCATED))
+    out.append("</div>")
+    return "".join(out)
+
+
 def _currency_section(views: FinanceViews, currency: str, index: int, multi: bool) -> tuple[str, int]:
     colors = _project_colors(views, currency)
     cid = f"c{index}"
     charts = 0
     projects = for_currency(views.projects, currency)
     trend = for_currency(views.trend, currency)
-    movers = for_currency(views.movers, currency)
     coverage = for_currency(views.coverage, currency)
     owners = for_currency(views.owners, currency)
     centers = for_currency(views.cost_centers, currency)
@@ -349,78 +575,99 @@ def _currency_section(views: FinanceViews, currency: str, index: int, multi: boo
         out.append(f"<h2 class=\"currency-title\">Amounts in {esc(currency)}</h2>")
     out.append(_kpis(views, currency))
 
-    bars = [Bar(r["project"], r["effective_cost"], colors.get(r["project"], GREY), percent(r["share_pct"]))
-            for r in projects.iter_rows(named=True)]
+    shaped = with_fractions(projects, "effective_cost", "share", by=[])
+    bars = capped([Bar(r["project"], r["effective_cost"], colors.get(r["project"], GREY), format_fraction(r["share"]))
+                   for r in shaped.iter_rows(named=True)])
     out.append(f'<div class="card" id="{cid}-projects"><h3>Spend by project{esc(suffix)}</h3>'
-               f'<p class="sub">Effective cost of {esc(f"{views.month:%B %Y}")} in {esc(currency)}, with the share of the month.</p>')
+               f'<p class="sub">Effective cost of {esc(f"{views.month:%B %Y}")} in {esc(currency)}, with the share of '
+               'the month.</p>')
     out.append(bar_chart(bars, currency, f"Spend by project ({currency})", f"{cid}-chart-projects"))
-    charts += bool(bars)
-    out.append(table(projects, [Column("project", "Project"), Column("effective_cost", "Effective cost", "money"),
-                                Column("billed_cost", "Billed cost", "money"),
-                                Column("previous_effective_cost", "Previous month", "money"),
-                                Column("change", "Change", "signed_money"),
-                                Column("change_pct", "Change %", "signed_pct"),
-                                Column("share_pct", "Share", "pct")], highlight=UNALLOCATED))
+    charts += any(b.value for b in bars)
+    out.append(table(shaped, [Column("project", "Project"), Column("effective_cost", "Effective cost", "money"),
+                              Column("billed_cost", "Billed cost", "money"),
+                              Column("previous_effective_cost", "Previous month", "money"),
+                              Column("change", "Change", "signed_money"),
+                              Column("change_pct", "Change %", "signed_pct"),
+                              Column("share", "Share", "fraction")], highlight=UNALLOCATED,
+                     totals={k: column_total(shaped, k) for k in ("effective_cost", "billed_cost",
+                                                                 "previous_effective_cost", "change", "share")}))
     out.append("</div>")
 
     months = sorted(set(trend["billing_month"].to_list()))
-    svg, legend = line_chart(trend, currency, f"Effective cost per project per month ({currency})",
-                             f"{cid}-chart-trend", colors)
-    charts += bool(months)
+    panels, count = trend_panels(trend, currency, f"{cid}-chart-trend", colors)
+    charts += count
     span = (f"{months[0]:%B %Y} to {months[-1]:%B %Y}" if len(months) > 1 else
             f"{months[0]:%B %Y} only; earlier months are not in the warehouse" if months else "")
     out.append(f'<div class="card" id="{cid}-trend"><h3>Trend{esc(suffix)}</h3>'
-               f'<p class="sub">Effective cost per project, {esc(span)}. Hover a point for its amount.</p>'
-               f'{svg}{legend}{trend_table(trend)}</div>')
+               f'<p class="sub">Effective cost per project, {esc(span)}. <strong>Each panel has its own scale</strong> '
+               '(zero to that project\'s own maximum), so small projects\' changes show as clearly as large ones\'; '
+               'compare sizes with the numbers, not the heights. Hover a point for its amount.</p>'
+               f'{panels}{trend_table(trend)}</div>')
 
-    out.append(f'<div class="card" id="{cid}-movers"><h3>Top movers month over month{esc(suffix)}</h3>')
-    if movers.height:
-        mover_bars = [Bar(r["project"], r["change"], UP if r["change"] > 0 else DOWN,
-                          {"new": "new", "gone": "no spend this month"}.get(r["direction"], percent(r["change_pct"], signed=True)))
-                      for r in movers.iter_rows(named=True)]
-        out.append('<p class="sub">Change in effective cost from the month before; increases in red.</p>')
-        out.append(bar_chart(mover_bars, currency, f"Top movers ({currency})", f"{cid}-chart-movers", signed=True))
-        charts += 1
-        out.append(table(movers, [Column("rank", "#", "int"), Column("project", "Project"),
-                                  Column("direction", "Direction"),
-                                  Column("previous_effective_cost", "Previous month", "money"),
-                                  Column("effective_cost", "This month", "money"),
-                                  Column("change", "Change", "signed_money"),
-                                  Column("change_pct", "Change %", "signed_pct")]))
-    else:
-        out.append('<p class="empty">No previous month in the warehouse to compare with.</p>')
-    out.append("</div>")
+    movers_html, count = _movers_card(views, currency, cid, suffix)
+    out.append(movers_html)
+    charts += count
+    out.append(_unallocated_card(views, currency, cid, suffix))
 
     segments = [Bar(r["coverage"], r["effective_cost"], COVERAGE_COLORS.get(r["coverage"], GREY),
-                    f"{r['coverage']} {percent(r['share_pct'])}") for r in coverage.iter_rows(named=True)]
+                    f"{r['coverage']} {format_fraction(r['share'])}")
+                for r in with_fractions(coverage, "effective_cost", "share", by=[]).iter_rows(named=True)]
     out.append(f'<div class="card" id="{cid}-coverage"><h3>Tag coverage{esc(suffix)}</h3>'
                '<p class="sub">How the project of each amount was found: the resource\'s own tag, a tag inherited '
                'from its compute, endpoint, workspace, resource group or subscription, a rule or shared split — or '
                'nothing (unallocated). Share of effective cost.</p>')
     out.append(stacked_bar(segments, f"Tag coverage ({currency})", f"{cid}-chart-coverage"))
-    charts += bool(segments)
+    charts += any(_f(s.value) > 0 for s in segments)
     out.append('<ul class="legend">' + "".join(
         f'<li><span class="swatch" style="background:{esc(s.color)}"></span>{esc(s.note)}</li>' for s in segments) + "</ul>")
-    out.append(table(coverage, [Column("coverage", "Project found by"), Column("methods", "Allocation methods"),
-                                Column("effective_cost", "Effective cost", "money"),
-                                Column("share_pct", "Share", "pct")]))
+    out.append(_sum_table(coverage, [Column("coverage", "Project found by"), Column("methods", "Allocation methods"),
+                                     Column("effective_cost", "Effective cost", "money"),
+                                     Column("share", "Share", "fraction")], ["effective_cost"], "effective_cost"))
     out.append("</div>")
 
     out.append('<div class="grid2">')
-    for key, frame, title, label, chart in (("owner", owners, "Spend by owner", "Owner", "owners"),
-                                            ("cost_center", centers, "Spend by cost center", "Cost center", "centers")):
+    for key, frame, title, label, chart, what in (
+            ("owner", owners, "Spend by owner", "Owner", "owners", "owners"),
+            ("cost_center", centers, "Spend by cost center", "Cost center", "centers", "cost centers")):
         none_label = "(no owner)" if key == "owner" else "(no cost center)"
-        bars = [Bar(r[key], r["effective_cost"], GREY if r[key] == none_label else "#4e79a7", percent(r["share_pct"]))
-                for r in frame.iter_rows(named=True)]
+        bars = capped([Bar(r[key], r["effective_cost"], GREY if r[key] == none_label else "#4e79a7",
+                           format_fraction(r["share"]))
+                       for r in with_fractions(frame, "effective_cost", "share", by=[]).iter_rows(named=True)], what)
         out.append(f'<div class="card" id="{cid}-{chart}"><h3>{esc(title)}{esc(suffix)}</h3>')
         out.append(bar_chart(bars, currency, f"{title} ({currency})", f"{cid}-chart-{chart}", width=520))
-        charts += bool(bars)
-        out.append(table(frame, [Column(key, label), Column("effective_cost", "Effective cost", "money"),
-                                 Column("billed_cost", "Billed cost", "money"), Column("share_pct", "Share", "pct")],
-                         highlight=none_label))
+        charts += any(b.value for b in bars)
+        out.append(_sum_table(frame, [Column(key, label), Column("effective_cost", "Effective cost", "money"),
+                                      Column("billed_cost", "Billed cost", "money"), Column("share", "Share", "fraction")],
+                              ["effective_cost", "billed_cost"], "effective_cost", highlight=none_label))
         out.append("</div>")
-    out.append("</div></section>")
+    out.append("</div>")
+    out.append(_findings_card(views, currency, cid, suffix))
+    out.append("</section>")
     return "".join(out), charts
+
+
+def _provenance(views: FinanceViews) -> str:
+    """Where the numbers come from: export runs, snapshot, generation time and versions."""
+    items = "".join(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in views.provenance.items())
+    runs = views.provenance.runs
+    rows = []
+    for r in runs.iter_rows(named=True):
+        submitted = f"{r['submitted_time']:%Y-%m-%d %H:%M} UTC" if r["submitted_time"] else "–"
+        files = "–" if r["files"] is None else f"{r['files']:,}"
+        line_items = "–" if r["line_items"] is None else f"{r['line_items']:,}"
+        rows.append(f'<tr><td class="txt">{esc(r["export_name"] or "–")}</td><td class="txt">{esc(r["status"])}</td>'
+                    f'<td class="txt"><code class="cmd">{esc(r["run_id"] or "–")}</code></td>'
+                    f'<td class="txt">{esc(submitted)}</td>'
+                    f'<td class="txt"><code class="cmd">{esc(r["manifest"] or "–")}</code></td>'
+                    f'<td class="num">{esc(files)}</td><td class="num">{esc(line_items)}</td></tr>')
+    table_html = ('<div class="table-wrap"><table class="data runs"><thead><tr><th scope="col" class="txt">Export</th>'
+                  '<th scope="col" class="txt">Status</th><th scope="col" class="txt">Run</th>'
+                  '<th scope="col" class="txt">Submitted</th><th scope="col" class="txt">Manifest / run folder</th>'
+                  '<th scope="col" class="num">Files</th><th scope="col" class="num">Line items</th></tr></thead>'
+                  f'<tbody>{"".join(rows)}</tbody></table></div>') if rows else \
+        '<p class="empty">No export run recorded for this month.</p>'
+    return (f'<section class="card provenance" id="provenance"><h3>Where these numbers come from</h3>'
+            f'<dl class="facts">{items}</dl>{table_html}</section>')
 
 
 def _figures(views: FinanceViews) -> dict:
@@ -432,9 +679,10 @@ def _figures(views: FinanceViews) -> dict:
         "format": "aml-finops-finance-report/1",
         "month": views.label,
         "currencies": views.currencies,
-        "summary": rows(views.summary, ["billing_currency", "effective_cost", "billed_cost",
+        "summary": rows(views.summary, [CURRENCY, "effective_cost", "billed_cost",
                                         "unallocated_effective_cost", "unallocated_share_pct"]),
-        "projects": rows(views.projects, ["billing_currency", "project", "effective_cost", "share_pct"]),
+        "projects": rows(views.projects, [CURRENCY, "project", "effective_cost", "share_pct"]),
+        "generated_at": views.provenance.items()[3][1],
     }
 
 
@@ -489,11 +737,14 @@ says billed cost. Months covered by the trend: {esc(", ".join(f"{m:%Y-%m}" for m
 <main>
 {"".join(notices)}
 {"".join(sections)}
+{_provenance(views)}
 </main>
 <footer>
-<p>Generated by aml-finops from the published tables <code>project_spend_monthly</code> and
-<code>cost_allocation</code> (see docs/tables.md). Money is kept exact (DECIMAL) and shown rounded half up to the cent;
-shares and changes are rounded to 0.01 %. Click a column header to sort a table.</p>
+<p>Generated by aml-finops from the published tables <code>project_spend_monthly</code>, <code>cost_allocation</code>
+and <code>findings</code> (see docs/tables.md). Money is kept exact (DECIMAL) and every amount, row or total, is shown
+rounded half up to the cent, so a column's rounded rows can differ from its total by a cent; the chargeback CSV's lines
+are rounded by largest remainder and add up exactly. Shares and changes are rounded to 0.01 %. Click a column header to
+sort a table.</p>
 </footer>
 <script type="application/json" id="report-data">{script_json(figures)}</script>
 <script>{_PAGE_SCRIPT}</script>
@@ -523,7 +774,8 @@ _PAGE_SCRIPT = """
     var figures = JSON.parse(document.getElementById('report-data').textContent);
     root.setAttribute('data-report-month', figures.month);
 
-    // Sortable tables: click (or Enter on) a header; numbers sort on their exact value.
+    // Sortable tables: click (or Enter on) a header; numbers sort on their exact value. The
+    // totals row lives in <tfoot> and stays at the bottom.
     Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), function (tableEl) {
       var headers = tableEl.querySelectorAll('thead th');
       Array.prototype.forEach.call(headers, function (th, column) {
@@ -589,58 +841,104 @@ _CSS = """
 * { box-sizing: border-box; }
 html { background: var(--bg); }
 body { margin: 0 auto; max-width: 1180px; padding: 28px 32px 48px; color: var(--ink);
-       font: 14px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif;
+       font: 14px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "DejaVu Sans", sans-serif;
        font-variant-numeric: tabular-nums; }
 header { margin-bottom: 18px; }
 .eyebrow { text-transform: uppercase; letter-spacing: .08em; font-size: 12px; color: var(--accent); font-weight: 600; }
-h1 { font-size: 30px; margin: 4px 0 8px; letter-spacing: -.01em; }
+h1 { font-size: 30px; margin: 4px 0 8px; letter-spacing: -.01em; overflow-wrap: anywhere; }
 h2.currency-title { font-size: 22px; margin: 28px 0 12px; border-bottom: 2px solid var(--accent); padding-bottom: 4px; }
-h3 { font-size: 17px; margin: 0 0 2px; }
+h3 { font-size: 17px; margin: 0 0 2px; overflow-wrap: anywhere; }
 .lede { color: var(--muted); max-width: 860px; margin: 0 0 8px; }
 .files a, .toc a { color: var(--accent); font-weight: 600; }
 .sub { color: var(--muted); margin: 0 0 10px; font-size: 13px; }
+.small { font-size: 12px; }
 .notice { background: #fff8e6; border: 1px solid #f3d58b; border-radius: 8px; padding: 10px 14px; margin: 0 0 16px; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px; margin: 0 0 16px; }
+.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(210px, 1fr)); gap: 12px; margin: 0 0 16px; }
 .kpi { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px;
-       border-top: 4px solid var(--accent); }
+       border-top: 4px solid var(--accent); min-width: 0; }
 .kpi.warn { border-top-color: var(--warn); }
 .kpi-title { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .06em; font-weight: 600; }
-.kpi-value { font-size: 26px; font-weight: 700; margin: 2px 0; white-space: nowrap; }
+.kpi-value { font-size: 24px; font-weight: 700; margin: 2px 0; overflow-wrap: anywhere; line-height: 1.25; }
 .kpi-value .unit { font-size: 13px; font-weight: 600; color: var(--muted); }
-.kpi-note { font-size: 12px; color: var(--muted); }
+.kpi-note { font-size: 12px; color: var(--muted); overflow-wrap: anywhere; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 18px 20px;
-        margin: 0 0 16px; break-inside: avoid; }
-.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+        margin: 0 0 16px; min-width: 0; }
+.grid2 { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; margin: 0 0 16px; }
 .grid2 .card { margin: 0; }
-@media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } }
+@media (max-width: 900px) { .grid2 { grid-template-columns: minmax(0, 1fr); } }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 6px 0 10px; overflow: visible; }
 svg.chart text { font-size: 12px; fill: var(--ink); }
 svg.chart .tick { fill: var(--muted); font-size: 11px; }
-svg.chart .note { fill: var(--muted); }
 svg.chart .axis { stroke: #9aa5b1; stroke-width: 1; }
 svg.chart .grid { stroke: var(--line); stroke-width: 1; }
-svg.chart .line { stroke-width: 2.5; stroke-linejoin: round; stroke-linecap: round; }
+svg.chart .zero { stroke: #9aa5b1; stroke-width: 1; stroke-dasharray: 3 3; }
+svg.chart .plot { fill: #fafbfc; }
+svg.chart .line { stroke-width: 2.25; stroke-linejoin: round; stroke-linecap: round; }
 svg.chart .bar:hover, svg.chart .point:hover, svg.chart .segment:hover { opacity: .8; }
 svg.chart .segment-label { fill: #fff; font-weight: 600; }
+.panels { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 12px; margin: 8px 0 14px; }
+.panel { margin: 0; border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px 2px; min-width: 0;
+         display: flex; flex-direction: column; }
+.panel.muted-panel { background: #f8f9fa; }
+.panel figcaption { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 10px; font-size: 13px; }
+.panel-title { font-weight: 600; border-left: 4px solid; padding-left: 6px; overflow-wrap: anywhere; min-width: 0;
+               flex: 1 1 100%; }
+.panel-value { font-weight: 700; }
+.panel-value .unit, .panel-change { color: var(--muted); font-size: 12px; font-weight: 400; }
+.panel svg.chart { margin: auto 0 4px; padding-top: 2px; }
 .legend { list-style: none; padding: 0; margin: 4px 0 10px; display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 13px; }
 .legend .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 3px; margin-right: 6px; vertical-align: -1px; }
 .muted { color: var(--muted); }
 .table-wrap { overflow-x: auto; }
 table.data { border-collapse: collapse; width: 100%; font-size: 13px; }
 table.data th { text-align: left; color: var(--muted); font-weight: 600; border-bottom: 2px solid var(--line);
-                padding: 6px 8px; cursor: pointer; user-select: none; white-space: nowrap; }
+                padding: 6px 8px; cursor: pointer; user-select: none; }
 table.data th.num, table.data td.num { text-align: right; }
 table.data th[aria-sort="ascending"]::after { content: " \\25B2"; }
 table.data th[aria-sort="descending"]::after { content: " \\25BC"; }
-table.data td { border-bottom: 1px solid var(--line); padding: 6px 8px; }
+table.data td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: top; }
+table.data td.txt { overflow-wrap: break-word; }
+table.data td.long { overflow-wrap: anywhere; }
+table.data td.fix { min-width: 320px; }
 table.data td.num { white-space: nowrap; }
-table.data td.up { color: var(--up); }
-table.data td.down { color: var(--down); }
+table.data td.up, span.up { color: var(--up); }
+table.data td.down, span.down { color: var(--down); }
 table.data tr.highlight td { background: #f3f4f6; font-style: italic; }
-span.up { color: var(--up); } span.down { color: var(--down); }
+table.data tfoot td { font-weight: 700; border-top: 2px solid var(--ink); border-bottom: 0; }
+table.movers th { cursor: auto; }
+ul.drivers { list-style: none; margin: 0; padding: 0; }
+ul.drivers li { overflow-wrap: anywhere; }
+code { background: #eef1f4; padding: 1px 4px; border-radius: 4px; }
+code.cmd { font-size: 11.5px; white-space: pre-wrap; overflow-wrap: anywhere; word-break: break-all; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 4px 16px; margin: 6px 0 12px; font-size: 13px; }
+dl.facts dt { color: var(--muted); font-weight: 600; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .empty { color: var(--muted); font-style: italic; }
 footer { color: var(--muted); font-size: 12px; margin-top: 24px; border-top: 1px solid var(--line); padding-top: 10px; }
-code { background: #eef1f4; padding: 1px 4px; border-radius: 4px; }
-@media print { html { background: #fff; } body { padding: 0; } .card, .kpi { border-color: #ccc; }
-               table.data th { cursor: auto; } }
+
+/* Print: A4, white, every card whole when it fits on a page, tables continue with their header. */
+@page { size: A4; margin: 14mm 12mm 16mm; }
+@media print {
+  html { background: #fff; }
+  body { max-width: none; padding: 0; font-size: 11px; }
+  .card, .kpi { border-color: #bbb; break-inside: avoid; }
+  .card { padding: 10px 12px; }
+  .card:has(table.data tbody tr:nth-child(18)) { break-inside: auto; }
+  h2, h3 { break-after: avoid; }
+  .kpis { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+  .kpi-value { font-size: 18px; }
+  .panels { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+  .panel { break-inside: avoid; }
+  .grid2 { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+  .table-wrap { overflow: visible; }
+  table.data { font-size: 10px; }
+  table.data thead { display: table-header-group; }
+  table.data tfoot { display: table-row-group; }
+  table.data tr { break-inside: avoid; }
+  table.data th { cursor: auto; }
+  table.data th[aria-sort]::after { content: none; }
+  a { color: inherit; text-decoration: none; }
+  .files, .toc { display: none; }
+  svg.chart .bar:hover, svg.chart .point:hover, svg.chart .segment:hover { opacity: 1; }
+}
 """

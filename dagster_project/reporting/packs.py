@@ -16,15 +16,23 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.reporting.chargeback import (
+    chargeback_lines,
+    chargeback_totals,
+    write_chargeback_csv,
+)
 from dagster_project.reporting.engineer import OwnerPack, read_open_findings, write_engineer_pack
-from dagster_project.reporting.excel import write_chargeback_csv, write_workbook
+from dagster_project.reporting.excel import write_workbook
 from dagster_project.reporting.finance import FinanceViews, read_finance_views
 from dagster_project.reporting.html import render_finance_html
 from dagster_project.warehouse import swap_directory
 
+# The finance pack's file names: the CLI, the Dagster metadata, README.md and docs/reports.md use
+# these (a test holds them to it).
 HTML_NAME = "report.html"
-WORKBOOK_NAME = "finance.xlsx"
+WORKBOOK_NAME = "workbook.xlsx"
 CHARGEBACK_NAME = "chargeback.csv"
+SCREENSHOT_NAME = "report.png"  # written by the browser test, next to the report
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class ReportPaths:
     currencies: list[str] = field(default_factory=list)
     savings: dict[str, Decimal] = field(default_factory=dict)  # per currency, each resource once
     owner_packs: list[OwnerPack] = field(default_factory=list)
+    chargeback_totals: dict[str, Decimal] = field(default_factory=dict)  # effective cost in cents, per currency
 
 
 def month_reports_dir(out_dir: Path, month: date) -> Path:
@@ -55,14 +64,16 @@ def month_reports_dir(out_dir: Path, month: date) -> Path:
 def _write(root: Path, views: FinanceViews, con: duckdb.DuckDBPyConnection, month: date) -> dict:
     finance = root / "finance"
     finance.mkdir(parents=True)
-    sheets = write_workbook(views, finance / WORKBOOK_NAME)
+    generated = views.provenance.items()[3][1]
+    sheets = write_workbook(views, finance / WORKBOOK_NAME, generated=generated)
     rows = write_chargeback_csv(views, finance / CHARGEBACK_NAME)
+    totals = {r["currency"]: r["effective_cost"] for r in chargeback_totals(chargeback_lines(views)).iter_rows(named=True)}
     files = {"Excel workbook": WORKBOOK_NAME, "chargeback CSV": CHARGEBACK_NAME,
              "engineer pack": "../engineers/README.md"}
     (finance / HTML_NAME).write_text(render_finance_html(views, files), encoding="utf-8")
     findings = read_open_findings(con, month)
     packs = write_engineer_pack(findings, month, root / "engineers")
-    return {"sheets": sheets, "rows": rows, "packs": packs, "findings": findings.height}
+    return {"sheets": sheets, "rows": rows, "packs": packs, "findings": findings.height, "totals": totals}
 
 
 def write_month_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, month: date,
@@ -100,4 +111,5 @@ def write_month_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, month: da
         owners={p.owner: engineers / p.folder for p in written["packs"]}, sheets=written["sheets"],
         chargeback_rows=written["rows"], open_findings=written["findings"], currencies=views.currencies,
         savings=dict(sorted(savings.items())), owner_packs=written["packs"],
+        chargeback_totals=written["totals"],
     )

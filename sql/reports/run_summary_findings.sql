@@ -1,8 +1,9 @@
--- Open findings of the latest month and their estimated monthly savings. Several rules can flag
--- one resource (an instance left running and without idle shutdown); their savings overlap, so
--- each resource counts once, with its largest estimate.
+-- Open findings of the latest month and their estimated monthly savings, per currency. Several
+-- rules can flag one resource (an instance left running and without idle shutdown); their savings
+-- overlap, so each resource counts once, with its largest estimate.
 WITH open_findings AS (
     SELECT
+        currency,
         resource_id,
         savings
     FROM findings
@@ -11,12 +12,18 @@ WITH open_findings AS (
 
 per_resource AS (
     SELECT
+        currency,
         resource_id,
+        count(*) AS findings,
         max(savings) AS savings
     FROM open_findings
-    GROUP BY resource_id
+    GROUP BY currency, resource_id
 )
 
 SELECT
-    (SELECT count(*) FROM open_findings) AS open_findings,
-    (SELECT sum(savings) FROM per_resource) AS savings
+    currency AS billing_currency,
+    CAST(sum(findings) AS BIGINT) AS open_findings,
+    CAST(sum(savings) AS DECIMAL(38, 10)) AS savings
+FROM per_resource
+GROUP BY currency
+ORDER BY currency
