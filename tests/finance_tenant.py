@@ -99,7 +99,12 @@ class Tenant:
     currencies: tuple[str, ...]
 
 
+FORMULA_PROJECT = "=HYPERLINK(\"http://example.invalid\",\"click\")"
+
+
 def long_name(rng: random.Random, index: int) -> str:
+    if index == 11:
+        return FORMULA_PROJECT  # a tag value a spreadsheet would run as a formula
     if index % 97 == 5:
         return f"project-with-an-unusually-long-name-for-a-chart-label-{index:03d}"
     if index % 89 == 7:

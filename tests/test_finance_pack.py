@@ -14,6 +14,7 @@ import openpyxl
 import polars as pl
 import pytest
 from finance_tenant import (
+    FORMULA_PROJECT,
     MONTH,
     assert_one_page_wide,
     assert_workbook_cells,
@@ -215,6 +216,15 @@ def test_workbook_names_tables_and_prints_one_page_wide(tenant):
     assert len(rows) == open_findings
     headers = [c.value for c in findings[ref][0]]
     assert {"Owner", "Resource", "Savings / month", "Counted", "Command"} <= set(headers)
+
+
+def test_formula_looking_tag_values_stay_text(tenant):
+    rows = _csv(tenant["paths"].chargeback_csv)
+    assert any(r["project"] == "'" + FORMULA_PROJECT for r in rows)
+    assert not any(r["project"] == FORMULA_PROJECT for r in rows)
+    book = openpyxl.load_workbook(tenant["paths"].workbook)
+    cells = [c for row in book["Spend by project"].iter_rows() for c in row if c.value == FORMULA_PROJECT]
+    assert cells and all(c.data_type == "s" for c in cells)  # a string, never a formula
 
 
 def test_cli_lists_the_top_15_and_the_rest_in_one_line(tenant, capsys):
