@@ -47,8 +47,8 @@ def _job(name, compute, start_day, hours):
             "end_time": start.replace(hour=8 + hours), "captured_at": NOW}
 
 
-def _line(resource_id, effective, tags=None, currency="USD", vm_size=None, billed=None, row=1):
-    return {
+def _line(resource_id, effective, tags=None, currency="USD", vm_size=None, billed=None, row=1, **extra):
+    return {**{
         "billing_month": MONTH, "charge_period_start": datetime(2026, 10, 3), "charge_period_end": datetime(2026, 10, 4),
         "billed_cost": Decimal(billed if billed is not None else effective), "effective_cost": Decimal(effective),
         "list_cost": Decimal(effective), "billing_currency": currency, "charge_category": "Usage",
@@ -58,10 +58,13 @@ def _line(resource_id, effective, tags=None, currency="USD", vm_size=None, bille
         "consumed_quantity": Decimal(1), "consumed_unit": "1 Hour", "tags": json.dumps(tags or {}),
         "additional_info": json.dumps({"ServiceType": vm_size} if vm_size else {}), "source_schema": "test",
         "source_file": "hand-built.csv", "source_row": row,
-    }
+    }, **extra}
 
 
-def allocate(tmp_path: Path, lines: list[dict], computes=(), jobs=(), ws_tags=None, config=None):
+def allocate(tmp_path: Path, lines: list[dict], computes=(), jobs=(), ws_tags=None, config=None, workspaces=None,
+             resource_groups=None, deployments=(), collect: dict | None = None):
+    """Stage hand-built line items, allocate the month and publish it. `workspaces` replaces the
+    one default workspace; `collect` receives the month's usage, capacity check and commitments."""
     warehouse = Warehouse(tmp_path / "out")
     config = config or parse_config({})
     with warehouse.connect() as con:
@@ -74,17 +77,22 @@ def allocate(tmp_path: Path, lines: list[dict], computes=(), jobs=(), ws_tags=No
                     "FROM lines")
         con.unregister("lines")
         mark_staged(con, MONTH, "cost_line_items")
-        warehouse.publish_snapshot_tables(con, {
-            "inventory_workspaces": _frame("inventory_workspaces", [{
+        snapshot = {
+            "inventory_workspaces": _frame("inventory_workspaces", workspaces or [{
                 "workspace_id": WS, "workspace_id_original": WS, "subscription_id": SUB, "resource_group": "rg-ml",
                 "workspace_name": "mlw", "storage_account_id": STORAGE, "container_registry_id": REGISTRY,
                 "tags": json.dumps(ws_tags or {"project": "platform"}), "captured_at": NOW}]),
             "inventory_computes": _frame("inventory_computes", list(computes)),
-            "inventory_endpoints": _frame("inventory_endpoints", []),
-            "inventory_deployments": _frame("inventory_deployments", []),
+            "inventory_endpoints": _frame("inventory_endpoints", [
+                {"endpoint_id": d["endpoint_id"], "workspace_id": d["workspace_id"], "endpoint_name": d["endpoint_name"],
+                 "tags": "{}", "captured_at": NOW} for d in deployments]),
+            "inventory_deployments": _frame("inventory_deployments", list(deployments)),
             "inventory_jobs": _frame("inventory_jobs", list(jobs)),
             "inventory_asset_versions": _frame("inventory_asset_versions", []),
-        })
+        }
+        if resource_groups is not None:
+            snapshot["inventory_resource_groups"] = _frame("inventory_resource_groups", resource_groups)
+        warehouse.publish_snapshot_tables(con, snapshot)
         stage_month_allocation(con, MONTH, config, inventory_index(con, MONTH))
         warehouse.publish_month(con, MONTH, {"cost_allocation": "month_allocation", "aml_resource_usage": "month_usage"})
         stage_month_project_spend(con, MONTH)
@@ -92,6 +100,13 @@ def allocate(tmp_path: Path, lines: list[dict], computes=(), jobs=(), ws_tags=No
         allocation = con.sql("SELECT * FROM cost_allocation").pl()
         spend = con.sql("SELECT * FROM project_spend_monthly").pl()
         recon = reconciliation(con, MONTH)
+        if collect is not None:
+            from dagster_project.attribution.allocate import hours_over_capacity
+            from dagster_project.attribution.commitments import finance_commitments
+
+            collect["usage"] = con.sql("SELECT * FROM aml_resource_usage").pl()
+            collect["over_capacity"] = hours_over_capacity(con, MONTH)
+            collect["commitments"] = finance_commitments(con, MONTH)
     return allocation, spend, recon
 
 

@@ -8,13 +8,9 @@ estimate.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
-import duckdb
 import polars as pl
-
-from dagster_project.sql import load_sql
 
 
 def savings_per_currency(findings: pl.DataFrame) -> dict[str, Decimal]:
@@ -26,7 +22,3 @@ def savings_per_currency(findings: pl.DataFrame) -> dict[str, Decimal]:
     return {r["currency"]: r["savings"] for r in per_resource.group_by("currency").agg(
         pl.col("savings").sum()).sort("currency").iter_rows(named=True)}
 
-
-def month_savings_by_currency(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
-    """The published findings of `month`: currency, open_findings, savings (one row per currency)."""
-    return con.sql(load_sql("findings/savings_by_currency"), params={"billing_month": month}).pl()
