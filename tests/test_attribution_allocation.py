@@ -221,3 +221,118 @@ def test_real_azure_ml_rows_are_attributed_by_the_configured_tag(tmp_path):
     assert (row["project"], row["allocation_method"]) == ("sameer", "row_tag")
     assert row["allocation_rule"] == "row tag 'costallocationtest'"
     assert row["cost"] == raw["cost"][0]
+
+
+# -- hubs and projects ---------------------------------------------------------------------------
+
+HUB = f"/subscriptions/{SUB}/resourcegroups/rg-ml/providers/microsoft.machinelearningservices/workspaces/hub"
+PROJ_A = f"/subscriptions/{SUB}/resourcegroups/rg-ml/providers/microsoft.machinelearningservices/workspaces/proj-a"
+PROJ_B = f"/subscriptions/{SUB}/resourcegroups/rg-ml/providers/microsoft.machinelearningservices/workspaces/proj-b"
+HUB_STORAGE = f"/subscriptions/{SUB}/resourcegroups/rg-ml/providers/microsoft.storage/storageaccounts/sthub"
+HUB_VAULT = f"/subscriptions/{SUB}/resourcegroups/rg-ml/providers/microsoft.keyvault/vaults/kv-hub"
+
+
+def _ws(wid, name, kind, tags, hub=None, storage=None, vault=None):
+    return {"workspace_id": wid, "workspace_id_original": wid, "subscription_id": SUB, "resource_group": "rg-ml",
+            "workspace_name": name, "storage_account_id": storage, "key_vault_id": vault, "tags": json.dumps(tags),
+            "captured_at": NOW, "workspace_kind": kind, "hub_workspace_id": hub}
+
+
+# The hub lists its storage and key vault; project A lists them too (as Foundry projects do),
+# project B only names its hub.
+FOUNDRY = [
+    _ws(HUB, "hub", "Hub", {"owner": "platform@contoso.com"}, storage=HUB_STORAGE, vault=HUB_VAULT),
+    _ws(PROJ_A, "proj-a", "Project", {"project": "alpha"}, hub=HUB, storage=HUB_STORAGE, vault=HUB_VAULT),
+    _ws(PROJ_B, "proj-b", "Project", {"project": "beta"}, hub=HUB),
+]
+
+
+def test_a_hubs_dependencies_are_shared_by_the_projects_of_the_hub_and_its_projects(tmp_path):
+    lines = [_line(PROJ_A, "300", row=1), _line(PROJ_B, "100", row=2),
+             _line(HUB_STORAGE, "40", row=3), _line(HUB_VAULT, "0.0000000003", row=4)]
+    allocation, _, recon = allocate(tmp_path, lines, workspaces=FOUNDRY)
+    shared = allocation.filter(pl.col("allocation_method") == "shared_split")
+    assert _by_project(shared.filter(pl.col("resource_id") == HUB_STORAGE)) == {"alpha": Decimal(30),
+                                                                                "beta": Decimal(10)}
+    # Booked on the hub, not on whichever workspace listed it last.
+    assert set(shared["workspace_id"]) == {HUB}
+    assert shared["allocation_rule"][0].startswith(
+        "shared cost of hub hub and 2 workspaces using it (proj-a, proj-b) split by direct spend: alpha 75.00%, "
+        "beta 25.00%")
+    vault = shared.filter(pl.col("resource_id") == HUB_VAULT)
+    assert sum(vault["effective_cost"].to_list(), Decimal(0)) == Decimal("0.0000000003")  # the residue, exact
+    assert recon["effective_difference"].to_list() == [Decimal(0)]
+
+
+@pytest.mark.parametrize("policy,want", [
+    ({"policy": "even"}, {"alpha": Decimal(20), "beta": Decimal(20)}),
+    ({"policy": "fixed", "percentages": {"alpha": 10, "gamma": 90}}, {"alpha": Decimal(4), "gamma": Decimal(36)}),
+])
+def test_a_hub_shares_by_the_configured_policy(tmp_path, policy, want):
+    lines = [_line(PROJ_A, "300", row=1), _line(PROJ_B, "100", row=2), _line(HUB_STORAGE, "40", row=3)]
+    allocation, _, _ = allocate(tmp_path, lines, workspaces=FOUNDRY,
+                                config=parse_config({"attribution": {"shared_costs": policy}}))
+    assert _by_project(allocation.filter(pl.col("resource_id") == HUB_STORAGE)) == want
+
+
+def test_a_dependency_is_shared_in_its_own_currency_and_a_feature_store_is_a_workspace(tmp_path):
+    workspaces = [*FOUNDRY, _ws(WS, "fs", "FeatureStore", {"project": "features"}, storage=STORAGE)]
+    lines = [_line(PROJ_A, "300", row=1), _line(PROJ_B, "100", row=2),
+             _line(PROJ_B, "1000", currency="EUR", row=3),  # EUR spend never weighs a USD dependency
+             _line(HUB_STORAGE, "40", row=4), _line(STORAGE, "8", row=5)]
+    allocation, _, recon = allocate(tmp_path, lines, workspaces=workspaces)
+    assert _by_project(allocation.filter(pl.col("resource_id") == HUB_STORAGE)) == {"alpha": Decimal(30),
+                                                                                "beta": Decimal(10)}
+    [store] = allocation.filter(pl.col("resource_id") == STORAGE).iter_rows(named=True)
+    assert (store["project"], store["allocation_method"], store["workspace_id"]) == ("features", "workspace_tag", WS)
+    assert sorted(recon["billing_currency"]) == ["EUR", "USD"] and set(recon["effective_difference"]) == {0}
+
+
+def test_a_hub_nobody_used_keeps_its_own_chain(tmp_path):
+    allocation, _, _ = allocate(tmp_path, [_line(HUB_STORAGE, "40", row=1)], workspaces=FOUNDRY)
+    [row] = allocation.iter_rows(named=True)
+    assert (row["project"], row["allocation_method"], row["owner"]) == (
+        "(unallocated)", "unallocated", "platform@contoso.com")
+
+
+# -- tag values ---------------------------------------------------------------------------------
+
+def test_tag_values_are_text_numbers_and_booleans_as_json_and_arrays_are_no_project(tmp_path):
+    from dagster_project.attribution.resolve import normalize_tags_with_repairs
+
+    tags, repairs = normalize_tags_with_repairs('{"project": 42, "owner": true, "cc": 1.50, "team": ["a", "b"], '
+                                                '"meta": {"k": "v"}, "none": null}')
+    assert tags == {"project": "42", "owner": "true", "cc": "1.50"}
+    assert [key for key, _ in repairs] == ["team", "meta"]
+    raw = ['{"project": ["a", "b"], "owner": true}', '{"project": true, "owner": "True"}', '{"project": 2026}']
+    lines = [{**_line(WS, amount, row=i), "tags": tags} for i, (amount, tags) in enumerate(zip(("10", "5", "2"), raw, strict=True))]
+    allocation, _, _ = allocate(tmp_path, lines)
+    rows = {r["effective_cost"]: r for r in allocation.iter_rows(named=True)}
+    array = rows[Decimal(10)]
+    assert (array["project"], array["allocation_method"], array["owner"]) == ("platform", "workspace_tag", "true")
+    assert "repair: row tag 'project' is a JSON array, not a value, ignored" in array["allocation_rule"]
+    assert (rows[Decimal(5)]["project"], rows[Decimal(5)]["owner"]) == ("true", "True")
+    assert rows[Decimal(2)]["project"] == "2026"
+
+
+# -- believable hours ---------------------------------------------------------------------------
+
+def test_more_billed_hours_than_nodes_times_hours_is_flagged(tmp_path):
+    computes = [_compute("ci", "Standard_DS3_v2", {"owner": "ci@contoso.com"}, ctype="ComputeInstance"),
+                _compute("pool", "Standard_D4s_v3", {})]
+    computes[1]["max_nodes"] = 2
+    lines = [_line(WS, "1", {"ComputeType": "Compute Instance"}, vm_size="Standard_DS3_v2", row=1,
+                   consumed_quantity=Decimal("748.25")),  # 744 h in October, 25 h on one day
+             _line(WS, "1", {"ComputeType": "AmlCompute"}, vm_size="Standard_D4s_v3", row=2,
+                   consumed_quantity=Decimal("1488")),  # exactly 2 nodes × 744 h: fine
+             # The instance's disk (its tags are on the row): billed by the hour, but no running hour.
+             _line(WS, "3", {"ComputeType": "Compute Instance", "owner": "ci@contoso.com"}, row=3,
+                   consumed_quantity=Decimal("800"), charge_description="Premium SSD Managed Disks - P10 LRS Disk")]
+    collect: dict = {}
+    allocate(tmp_path, lines, computes, collect=collect)
+    flagged = collect["over_capacity"]
+    assert flagged.select("aml_name", "nodes", "capacity_hours", "billed_hours").rows() == [
+        ("ci", 1, Decimal("744.00"), Decimal("748.25"))]
+    [usage] = collect["usage"].filter(pl.col("aml_name") == "ci").iter_rows(named=True)
+    assert (usage["usage_hours"], usage["effective_cost"], usage["running_cost"]) == (
+        Decimal("748.25"), Decimal(4), Decimal(1))
