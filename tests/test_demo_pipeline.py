@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -343,3 +344,60 @@ def test_the_ea_amortized_demo_reconciles_to_its_ground_truth(tmp_path):
         for p, v in truth["projects"].items():
             want[(currency, p)] = Decimal(v["effective_cost"])
     assert {k: v.quantize(CENT) for k, v in projects.items()} == {k: v.quantize(CENT) for k, v in want.items()}
+
+
+MONEY = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})*\.\d{2}(?![\d%])")
+
+
+def test_a_two_currency_run_labels_every_printed_and_published_amount(demo, tmp_path, capsys):
+    """USD and EUR billed side by side: the CLI, the Dagster metadata and the tables state every
+    amount with its own currency, and the EUR findings have savings (issue 12)."""
+    from dagster import AssetSelection, DagsterInstance, materialize
+
+    from dagster_project.cli import main
+    from dagster_project.definitions import ALL_ASSETS, aml_inventory, default_resources
+
+    paths = demo["paths"]
+    code = main(["run", "--exports", str(paths.exports), "--inventory", str(paths.inventory), "--out",
+                 str(tmp_path / "cli"), "--month", "2026-10"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    current = None
+    for line in printed.splitlines():
+        if line.startswith("Spend per project"):
+            current = re.search(r"\((USD|EUR), effective cost\)", line).group(1)
+        if not MONEY.search(line):
+            continue
+        # An amount is on a line naming its currency, or in the table titled with it.
+        assert re.search(r"\b(USD|EUR)\b", line) or (line[:1] in "│┃" and current), line
+    assert "Total USD:" in printed and "Total EUR:" in printed
+    [findings_line] = [line for line in printed.splitlines() if line.startswith("Findings:")]
+    assert "USD/month" in findings_line and "EUR/month" in findings_line
+
+    # Dagster metadata: one key per currency, each value labelled with it.
+    resources = default_resources(out_dir=str(tmp_path / "dagster"), exports=str(paths.exports),
+                                  inventory=str(paths.inventory), config=None)
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
+                           instance=instance).success
+        result = materialize(ALL_ASSETS, selection=AssetSelection.all() - AssetSelection.assets(aml_inventory),
+                             partition_key="2026-10-01", resources=resources, instance=instance)
+    assert result.success
+    for asset, prefix in (("cost_allocation", "effective_cost_"), ("project_spend_monthly", "effective_cost_"),
+                          ("findings", "monthly_savings_")):
+        [event] = result.asset_materializations_for_node(asset)
+        money = {k: v.value for k, v in event.metadata.items() if k.startswith(prefix)}
+        assert set(money) == {f"{prefix}USD", f"{prefix}EUR"}, (asset, sorted(event.metadata))
+        for key, text in money.items():
+            assert text.endswith(" " + key.rsplit("_", 1)[1]), (asset, key, text)
+        assert not [k for k in event.metadata if k in ("effective_cost", "monthly_savings")]
+    [findings_event] = result.asset_materializations_for_node("findings")
+    assert Decimal(findings_event.metadata["monthly_savings_EUR"].value.split()[0].replace(",", "")) > 0
+
+    # Published tables: every money column sits beside its currency.
+    con = demo["con"]
+    for table, currency in (("cost_line_items", "billing_currency"), ("cost_allocation", "billing_currency"),
+                            ("project_spend_monthly", "billing_currency"), ("findings", "currency"),
+                            ("aml_resource_usage", "billing_currency")):
+        assert _rows(con, f"SELECT count(*) FROM {table} WHERE {currency} IS NULL OR {currency} = ''")[0][0] == 0  # noqa: S608
+        assert {r[0] for r in _rows(con, f"SELECT DISTINCT {currency} FROM {table}")} == {"EUR", "USD"}, table  # noqa: S608
