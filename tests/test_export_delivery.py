@@ -471,7 +471,8 @@ def test_months_are_never_wiped_or_faked(tmp_path, demo_inventory):
     with duckdb.connect(str(out / "finops.duckdb"), read_only=True) as con:
         runs = con.execute("SELECT billing_month, status, line_items FROM export_runs ORDER BY 1").fetchall()
     assert runs == [(AUGUST, "loaded", 2), (september, "loaded", 0)]
-    # PACK-EMPTY-MONTH
+    report = (out / "reports" / "2026-09" / "finance" / "report.html").read_text(encoding="utf-8")
+    assert "no cost this month" in report.lower() and "reconciled" not in report.lower()
     # August's exports vanish: August stays as published, with a warning naming it.
     shutil.rmtree(exports / "exports" / "daily" / "20260801-20260828")
     again = _cli("run", "--exports", str(exports), "--inventory", str(demo_inventory), "--out", str(out))

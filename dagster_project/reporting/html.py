@@ -686,6 +686,14 @@ def _figures(views: FinanceViews) -> dict:
     }
 
 
+def _lede(views: FinanceViews, currencies: list[str]) -> str:
+    month = esc(f"{views.month:%B %Y}")
+    if not currencies:  # nothing to reconcile: never claim it
+        return f"No cost this month: the exports of {month} hold no cost rows."
+    return (f"Spend of {month} by project, owner and cost center, reconciled to the cost exports to the "
+            "cent.")
+
+
 def render_finance_html(views: FinanceViews, files: dict[str, str] | None = None) -> str:
     """The whole report page. `files` maps a link text to a path relative to the page (the pack's files)."""
     currencies = views.currencies
@@ -704,7 +712,9 @@ def render_finance_html(views: FinanceViews, files: dict[str, str] | None = None
                        f'{esc(", ".join(currencies))}.</strong> Amounts are never added across currencies; each '
                        'currency has its own section, totals and shares.</div>')
     if not currencies:
-        notices.append('<div class="notice" role="note">No cost was allocated in this month.</div>')
+        # Published empty only when the month's newest complete export run held no rows.
+        notices.append('<div class="notice" role="note"><strong>No cost this month.</strong> The newest complete '
+                       'export run of the month holds no cost rows (see the sources below).</div>')
     nav = ""
     if multi:
         nav = '<nav class="toc">' + " · ".join(
@@ -728,9 +738,9 @@ def render_finance_html(views: FinanceViews, files: dict[str, str] | None = None
 <header>
 <div class="eyebrow">FinOps report · Azure Machine Learning</div>
 <h1>{esc(title)}</h1>
-<p class="lede">Spend of {esc(f"{views.month:%B %Y}")} by project, owner and cost center, reconciled to the cost
-exports to the cent. Amounts are <strong>effective cost</strong> (amortized, the chargeback basis) unless a column
-says billed cost. Months covered by the trend: {esc(", ".join(f"{m:%Y-%m}" for m in months) or "none")}.</p>
+<p class="lede">{_lede(views, currencies)} Amounts are <strong>effective cost</strong> (amortized, the chargeback
+basis) unless a column says billed cost. Months covered by the trend:
+{esc(", ".join(f"{m:%Y-%m}" for m in months) or "none")}.</p>
 {links}
 {nav}
 </header>
