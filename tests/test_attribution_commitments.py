@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+import yaml
 from test_attribution_allocation import MONTH, SUB, WS, _compute, _line, allocate
 
 from dagster_project.attribution.allocate import rows_without_method
@@ -193,3 +194,17 @@ def test_the_real_ea_amortized_sample_names_its_reservation_and_savings_plan(tmp
     [(info,)] = con.execute("SELECT additional_info FROM cost_line_items "
                             "WHERE commitment_discount_type = 'Reservation'").fetchall()
     assert json.loads(info)["ServiceType"] == "Standard_DS2_v2"
+
+
+def test_the_documented_methods_are_the_vocabulary():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "tables.md").read_text(encoding="utf-8")
+    table = doc[doc.index("Allocation methods (their one home"):doc.index("### Compute identification")]
+    documented = []
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            documented += [m.strip().strip("`") for m in line.split("|")[1].split(",")]
+    assert documented == list(ALLOCATION_METHODS)
+    example = (Path(__file__).resolve().parents[1] / "finops.example.yaml")
+    config = parse_config(yaml.safe_load(example.read_text()))
+    assert config.attribution.commitments.unused_project == UNUSED_COMMITMENT
+    assert config.attribution.commitments.purchase_project == COMMITMENT_PURCHASES

@@ -380,3 +380,15 @@ def test_generated_spellings_and_size_places_find_the_compute(canonical, pick, f
     }[place]
     [part] = _resolve(index, tags=json.dumps({"ComputeType": spelled}), **fields)
     assert (part["aml_kind"], part["aml_name"]) == EXPECTED_TARGET[canonical], (spelled, fields)
+
+
+def test_the_documented_synonym_table_is_the_code_one():
+    """docs/tables.md lists every spelling of COMPUTE_TYPE_SPELLINGS, and nothing else."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "tables.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### Compute identification"):]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].strip("`") in COMPUTE_TYPES:
+            rows[cells[0].strip("`")] = tuple(s.strip() for s in cells[2].split(","))
+    assert rows == COMPUTE_TYPE_SPELLINGS
