@@ -174,9 +174,11 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: 
                       f"({format_percent(row_total['unallocated_share_pct'])})")
     if not summary.currencies:
         console.print(f"No spend in {month:%Y-%m}" if month else "No month was run")
-    if month is not None:
-        console.print(f"Unallocated share: {format_percent(summary.unallocated_share_pct or 0)} of {month:%Y-%m}"
-                      + (f" ({summary.currency})" if len(summary.currencies) > 1 else ""))
+    if month is not None and len(totals) > 1:
+        shares = ", ".join(f"{format_percent(r['unallocated_share_pct'] or 0)} ({c})" for c, r in totals.items())
+        console.print(f"Unallocated share of {month:%Y-%m}: {shares}")
+    elif month is not None:
+        console.print(f"Unallocated share: {format_percent(summary.unallocated_share_pct or 0)} of {month:%Y-%m}")
     savings = " + ".join(f"{format_money(r['savings'])} {c}/month" for c, r in totals.items()
                          if r["open_findings"]) or "0.00"
     console.print(f"Findings: {summary.findings_open} open, estimated savings {savings}")
