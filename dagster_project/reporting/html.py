@@ -694,6 +694,10 @@ def _lede(views: FinanceViews, currencies: list[str]) -> str:
             "cent.")
 
 
+def _trend_months(months: list) -> str:
+    return f"Months covered by the trend: {esc(', '.join(f'{m:%Y-%m}' for m in months) or 'none')}."
+
+
 def render_finance_html(views: FinanceViews, files: dict[str, str] | None = None) -> str:
     """The whole report page. `files` maps a link text to a path relative to the page (the pack's files)."""
     currencies = views.currencies
@@ -739,8 +743,7 @@ def render_finance_html(views: FinanceViews, files: dict[str, str] | None = None
 <div class="eyebrow">FinOps report · Azure Machine Learning</div>
 <h1>{esc(title)}</h1>
 <p class="lede">{_lede(views, currencies)} Amounts are <strong>effective cost</strong> (amortized, the chargeback
-basis) unless a column says billed cost. Months covered by the trend:
-{esc(", ".join(f"{m:%Y-%m}" for m in months) or "none")}.</p>
+basis) unless a column says billed cost. {_trend_months(months)}</p>
 {links}
 {nav}
 </header>
