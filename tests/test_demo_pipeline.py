@@ -350,18 +350,39 @@ MONEY = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})*\.\d{2}(?![\d%])")
 
 
 def test_a_two_currency_run_labels_every_printed_and_published_amount(demo, tmp_path, capsys):
-    """USD and EUR billed side by side: the CLI, the Dagster metadata and the tables state every
-    amount with its own currency, and the EUR findings have savings (issue 12)."""
+    """USD and EUR billed side by side: the Dagster metadata, the CLI summary and the tables state
+    every amount with its own currency, and the EUR findings have savings (issue 12)."""
     from dagster import AssetSelection, DagsterInstance, materialize
 
-    from dagster_project.cli import main
+    from dagster_project.cli import _print_summary
     from dagster_project.definitions import ALL_ASSETS, aml_inventory, default_resources
+    from dagster_project.runner import summarize
 
-    paths = demo["paths"]
-    code = main(["run", "--exports", str(paths.exports), "--inventory", str(paths.inventory), "--out",
-                 str(tmp_path / "cli"), "--month", "2026-10"])
+    paths, out = demo["paths"], tmp_path / "dagster"
+    resources = default_resources(out_dir=str(out), exports=str(paths.exports), inventory=str(paths.inventory),
+                                  config=None)
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
+                           instance=instance).success
+        result = materialize(ALL_ASSETS, selection=AssetSelection.all() - AssetSelection.assets(aml_inventory),
+                             partition_key="2026-10-01", resources=resources, instance=instance)
+    assert result.success
+    # Dagster metadata: one key per currency, each value labelled with it.
+    for asset, prefix in (("cost_allocation", "effective_cost_"), ("project_spend_monthly", "effective_cost_"),
+                          ("findings", "monthly_savings_")):
+        [event] = result.asset_materializations_for_node(asset)
+        money = {k: v.value for k, v in event.metadata.items() if k.startswith(prefix)}
+        assert set(money) == {f"{prefix}USD", f"{prefix}EUR"}, (asset, sorted(event.metadata))
+        for key, text in money.items():
+            assert text.endswith(" " + key.rsplit("_", 1)[1]), (asset, key, text)
+        assert not [k for k in event.metadata if k in ("effective_cost", "monthly_savings")]
+    [findings_event] = result.asset_materializations_for_node("findings")
+    assert Decimal(findings_event.metadata["monthly_savings_EUR"].value.split()[0].replace(",", "")) > 0
+
+    # What the CLI prints at the end of that run.
+    capsys.readouterr()
+    _print_summary(summarize(out, [date(2026, 10, 1)]), 1.0)
     printed = capsys.readouterr().out
-    assert code == 0, printed
     current = None
     for line in printed.splitlines():
         if line.startswith("Spend per project"):
@@ -373,26 +394,6 @@ def test_a_two_currency_run_labels_every_printed_and_published_amount(demo, tmp_
     assert "Total USD:" in printed and "Total EUR:" in printed
     [findings_line] = [line for line in printed.splitlines() if line.startswith("Findings:")]
     assert "USD/month" in findings_line and "EUR/month" in findings_line
-
-    # Dagster metadata: one key per currency, each value labelled with it.
-    resources = default_resources(out_dir=str(tmp_path / "dagster"), exports=str(paths.exports),
-                                  inventory=str(paths.inventory), config=None)
-    with DagsterInstance.ephemeral() as instance:
-        assert materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
-                           instance=instance).success
-        result = materialize(ALL_ASSETS, selection=AssetSelection.all() - AssetSelection.assets(aml_inventory),
-                             partition_key="2026-10-01", resources=resources, instance=instance)
-    assert result.success
-    for asset, prefix in (("cost_allocation", "effective_cost_"), ("project_spend_monthly", "effective_cost_"),
-                          ("findings", "monthly_savings_")):
-        [event] = result.asset_materializations_for_node(asset)
-        money = {k: v.value for k, v in event.metadata.items() if k.startswith(prefix)}
-        assert set(money) == {f"{prefix}USD", f"{prefix}EUR"}, (asset, sorted(event.metadata))
-        for key, text in money.items():
-            assert text.endswith(" " + key.rsplit("_", 1)[1]), (asset, key, text)
-        assert not [k for k in event.metadata if k in ("effective_cost", "monthly_savings")]
-    [findings_event] = result.asset_materializations_for_node("findings")
-    assert Decimal(findings_event.metadata["monthly_savings_EUR"].value.split()[0].replace(",", "")) > 0
 
     # Published tables: every money column sits beside its currency.
     con = demo["con"]
