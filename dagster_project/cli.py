@@ -137,9 +137,16 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: 
     import polars as pl
     from rich.table import Table
 
+    from dagster_project.attribution.methods import COMMITMENT_PURCHASES, UNUSED_COMMITMENT
     from dagster_project.money import format_fraction, format_money, format_percent, total
     from dagster_project.reporting.finance import with_fractions
     from dagster_project.reporting.packs import CHARGEBACK_NAME, HTML_NAME, WORKBOOK_NAME
+
+    # Explicit lines that are not projects, like (unallocated): never counted as projects.
+    not_projects = [UNUSED_COMMITMENT, COMMITMENT_PURCHASES]
+
+    def projects_in(frame) -> int:
+        return frame.filter(~pl.col("project").is_in(not_projects))["project"].n_unique()
 
     month = summary.latest_month
     console.print()
@@ -149,6 +156,9 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: 
     for currency in summary.currencies:
         row_total = totals[currency]
         lines = spend.filter(pl.col("billing_currency") == currency) if spend is not None else None
+        projects = row_total["projects"]  # every project but (unallocated); nor the commitment lines:
+        if lines is not None:
+            projects -= lines.filter(pl.col("project").is_in(not_projects))["project"].n_unique()
         if lines is not None and lines.height:
             lines = with_fractions(lines, "effective_cost", "share", by=[])
             table = Table(title=f"Spend per project, {month:%Y-%m} ({currency}, effective cost)", show_footer=True)
@@ -164,12 +174,12 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: 
             rest = lines.slice(top)
             if rest.height:
                 rest_total = format_money(total(rest["effective_cost"]))
-                table.add_row(f"{rest.height} more", rest_total,
+                table.add_row(f"{projects_in(rest)} more", rest_total,
                               format_fraction(total(v for v in rest["share"] if v is not None)), "", style="italic")
-                table.caption = f"{rest.height} more (total {rest_total}) in {WORKBOOK_NAME}"
+                table.caption = f"{projects_in(rest)} more (total {rest_total}) in {WORKBOOK_NAME}"
             console.print(table)
         console.print(f"Total {currency}: effective cost {format_money(row_total['effective_cost'])}, billed cost "
-                      f"{format_money(row_total['billed_cost'])}, {row_total['projects']} projects; unallocated "
+                      f"{format_money(row_total['billed_cost'])}, {projects} projects; unallocated "
                       f"{format_money(row_total['unallocated_effective_cost'])} "
                       f"({format_percent(row_total['unallocated_share_pct'])})")
     if not summary.currencies:
