@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from datetime import UTC, date
 from decimal import Decimal
+from html import escape as html_escape
 from pathlib import Path
 
 import duckdb
@@ -18,13 +19,16 @@ import pytest
 from finance_tenant import assert_one_page_wide, assert_workbook_cells, pages_by_sheet, workbook_pdf
 
 from dagster_project import __version__
+from dagster_project.attribution.commitments import finance_commitments
+from dagster_project.attribution.methods import COMMITMENT_PURCHASES, UNALLOCATED, UNUSED_COMMITMENT
+from dagster_project.cli import _print_summary
 from dagster_project.demo.generate import generate_demo
 from dagster_project.money import format_money
 from dagster_project.reporting import write_month_reports
 from dagster_project.reporting.chargeback import CSV_COLUMNS
 from dagster_project.reporting.engineer import NO_OWNER, commented_command, owner_folders, safe_name
 from dagster_project.reporting.provenance import contract_version
-from dagster_project.runner import run_pipeline
+from dagster_project.runner import run_pipeline, summarize
 
 MONTH = date(2026, 10, 1)
 HOSTILE_PROJECT = "<script>alert(1)</script>"
@@ -200,7 +204,7 @@ def test_currencies_are_never_summed(hostile):
 # -- finance pack: Excel and CSV ----------------------------------------------------------------
 
 SHEETS = ["Summary", "Spend by project", "Trend", "Top movers", "Tag coverage", "Unallocated", "Spend by owner",
-          "Spend by cost center", "Chargeback", "Savings by project", "Findings", "Sources"]
+          "Spend by cost center", "Commitments", "Chargeback", "Savings by project", "Findings", "Sources"]
 
 
 def test_workbook_has_one_sheet_per_view_with_numbers(demo_pack, warehouse):
@@ -482,3 +486,121 @@ def test_first_month_has_no_movers_but_a_trend_point(warehouse, tmp_path):
     assert 'id="c0-chart-trend-0"' in page and "Months covered by the trend: 2026-08." in page
     panels = page.count('<figure class="panel')
     assert panels >= 5 and f'data-charts-expected="{page.count("<svg class=")}"' in page
+
+
+# -- commitments: reservations and savings plans -------------------------------------------------
+
+COMMITMENT_HEADERS = ["Commitment", "Type", "Currency", "Purchases (billed)", "Covered usage", "Covered hours",
+                      "Unused", "Unused hours", "Utilization", "Commitment id"]
+AMOUNTS = ["purchased_billed_cost", "covered_effective_cost", "covered_hours", "unused_effective_cost",
+           "unused_hours"]
+
+
+def _commitments(db: Path, month: date = MONTH):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return finance_commitments(con, month)
+
+
+def test_commitments_sheet_rows_are_the_finance_commitments(demo_pack, warehouse):
+    want = _commitments(warehouse / "finops.duckdb")
+    assert want.height == 2 and set(want["commitment_discount_type"]) == {"Reservation"}  # the demo's two
+    book = openpyxl.load_workbook(demo_pack.workbook)
+    ws = book["Commitments"]
+    # A table per currency with commitments (the demo's are USD); EUR's block says it has none.
+    assert set(ws.tables) == {"Commitments_USD"} and set(want["billing_currency"]) == {"USD"}
+    assert ["Amounts in EUR", "No rows this month."] == [c.value for row in ws.iter_rows() for c in row
+                                                         if c.value in ("Amounts in EUR", "No rows this month.")]
+    got = []
+    for currency in sorted(set(want["billing_currency"])):
+        cells = ws[ws.tables[f"Commitments_{currency}"].ref]
+        assert [c.value for c in cells[0]] == COMMITMENT_HEADERS
+        assert cells[-1][0].value == "Total" and str(cells[-1][3].value).startswith("=SUBTOTAL(109,")
+        for row in cells[1:-1]:
+            assert row[3].number_format == "#,##0.00" and row[8].number_format == "0.00%"
+            got.append(row)
+    assert len(got) == want.height
+    for row, expected in zip(got, want.iter_rows(named=True), strict=True):
+        assert [c.value for c in row[:3]] == [expected["commitment_discount_name"],
+                                               expected["commitment_discount_type"], expected["billing_currency"]]
+        for cell, key in zip(row[3:8], AMOUNTS, strict=True):  # the exact decimal in the cell
+            assert isinstance(cell.value, (int, float)) and Decimal(repr(cell.value)) == expected[key], key
+        assert Decimal(repr(row[8].value)) == expected["utilization_pct"] / 100  # a fraction, shown as a percent
+        assert row[9].value == expected["commitment_discount_id"]
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows
+    assert ws.oddHeader.right.text == "&A" and "&P" in ws.oddFooter.center.text
+
+
+def test_html_has_a_commitments_section_with_every_commitment(demo_pack, warehouse):
+    want = _commitments(warehouse / "finops.duckdb")
+    page = demo_pack.html.read_text(encoding="utf-8")
+    for currency in ("USD", "EUR"):
+        section = _section(page, currency)
+        rows = want.filter(want["billing_currency"] == currency)
+        if not rows.height:
+            assert "-commitments" not in section and "<h3>Commitments" not in section, currency
+            continue
+        card = section[section.index('-commitments"'):]
+        card = card[:card.index("</table>")]
+        assert "<h3>Commitments" in section and f"Purchases, billed ({currency})" in card
+        assert f"Unused ({currency})" in card and f"amounts in {currency}" in section
+        for r in rows.iter_rows(named=True):
+            assert f'<td class="txt">{r["commitment_discount_name"]}</td>' in card
+            for key in ("purchased_billed_cost", "covered_effective_cost", "unused_effective_cost"):
+                assert f">{format_money(r[key])}</td>" in card, key
+            assert f">{format_money(r['utilization_pct'])}%</td>" in card
+        footer = card.split("<tfoot>")[1]
+        assert f">{format_money(sum(rows['unused_effective_cost']))}</td>" in footer
+
+
+@pytest.fixture(scope="module")
+def commitments_changed(warehouse, tmp_path_factory):
+    """A copy of the warehouse: October's commitments without their id (no commitment rows at all),
+    September's first commitment with a hostile name."""
+    out = tmp_path_factory.mktemp("commitments")
+    db = out / "finops.duckdb"
+    shutil.copy(warehouse / "finops.duckdb", db)
+    september = date(2026, 9, 1)
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE cost_line_items SET commitment_discount_id = NULL WHERE billing_month = $m", {"m": MONTH})
+        [first] = con.execute("SELECT min(commitment_discount_id) FROM cost_line_items WHERE billing_month = $m",
+                              {"m": september}).fetchall()[0]
+        con.execute("UPDATE cost_line_items SET commitment_discount_name = $n WHERE billing_month = $m "
+                    "AND commitment_discount_id = $id", {"n": HOSTILE_PROJECT, "m": september, "id": first})
+        empty = write_month_reports(con, out / "empty", MONTH)
+        hostile_pack = write_month_reports(con, out / "hostile", september)
+    return {"db": db, "empty": empty, "hostile": hostile_pack}
+
+
+def test_a_month_without_commitment_rows_has_no_commitments_section(commitments_changed):
+    assert _commitments(commitments_changed["db"]).height == 0
+    page = commitments_changed["empty"].html.read_text(encoding="utf-8")
+    assert "-commitments" not in page and "<h3>Commitments" not in page
+    ws = openpyxl.load_workbook(commitments_changed["empty"].workbook)["Commitments"]
+    assert not ws.tables and "No rows this month." in [c.value for row in ws.iter_rows() for c in row]
+
+
+def test_commitment_names_are_escaped_in_html(commitments_changed):
+    page = commitments_changed["hostile"].html.read_text(encoding="utf-8")
+    card = page[page.index('-commitments"'):]
+    card = card[:card.index("</table>")]
+    assert html_escape(HOSTILE_PROJECT) in card and HOSTILE_PROJECT not in page
+    ws = openpyxl.load_workbook(commitments_changed["hostile"].workbook)["Commitments"]
+    assert HOSTILE_PROJECT in [c.value for row in ws.iter_rows() for c in row]  # as text
+
+
+def test_cli_summary_does_not_count_the_commitment_lines_as_projects(warehouse, capsys):
+    spend = _db_rows(warehouse / "finops.duckdb", "SELECT project FROM project_spend_monthly WHERE billing_month = $m "
+                     "AND billing_currency = 'USD' ORDER BY effective_cost DESC, project", {"m": MONTH})
+    ranked = [p for (p,) in spend]
+    explicit = {UNUSED_COMMITMENT, COMMITMENT_PURCHASES}
+    assert explicit <= set(ranked)  # the demo has both lines
+    projects = [p for p in ranked if p not in explicit | {UNALLOCATED}]
+    top = 2
+    rest = [p for p in ranked[top:] if p not in explicit]
+    assert len(rest) < len(ranked) - top  # an explicit line is among the rest
+    capsys.readouterr()
+    _print_summary(summarize(warehouse, [MONTH]), 1.0, top=top)
+    out = capsys.readouterr().out
+    [usd] = [line for line in out.splitlines() if line.startswith("Total USD:")]
+    assert f", {len(projects)} projects;" in usd
+    assert f"{len(rest)} more (total " in out

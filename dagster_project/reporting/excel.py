@@ -9,7 +9,7 @@ currency, with a totals row where a total means something, and a print setup tha
 * **Percentages** are fractions (0.6599) with a percent format (`0.00%`), so formulas work; a
   share is the exact fraction of the currency's total, so a table's shares add up to 100 %.
 * **Tables** are named for what they hold, per currency: `ProjectSpend_USD`, `Trend_USD`, …,
-  `Findings_USD`; `Summary`, `SourcesAbout` and `ExportRuns` hold every currency.
+  `Commitments_USD`, `Findings_USD`; `Summary`, `SourcesAbout` and `ExportRuns` hold every currency.
 * **Print setup**: A4 landscape, one page wide, the table's header row repeated on every page,
   the title and sheet name in the page header, `Page n of m`, the file and the generation time in
   the footer.
@@ -200,6 +200,22 @@ def workbook_sheets(views: FinanceViews) -> list[Sheet]:
             Col(key, label), Col("effective_cost", "Effective cost", "money", True),
             Col("billed_cost", "Billed cost", "money", True), Col("share", "Share", "fraction", True)],
             _shares())))
+
+    commitments = percent_to_fraction(views.commitments, ["utilization_pct"])
+    sheets.append(Sheet("Commitments", f"Reservations and savings plans: bought, covered, unused — {month}",
+                        "Per commitment: its purchases (billed cost), the usage it covered and what went unused "
+                        "(effective cost and hours, from the line items as delivered; the unused part is charged to the "
+                        "unused-commitment project), and its utilization in hours. " + cents_note,
+                        _per_currency(views, commitments, "Commitments", [
+                            Col("commitment_discount_name", "Commitment"), Col("commitment_discount_type", "Type"),
+                            Col(CURRENCY, "Currency"),
+                            Col("purchased_billed_cost", "Purchases (billed)", "money", True),
+                            Col("covered_effective_cost", "Covered usage", "money", True),
+                            Col("covered_hours", "Covered hours", "exact", True),
+                            Col("unused_effective_cost", "Unused", "money", True),
+                            Col("unused_hours", "Unused hours", "exact", True),
+                            Col("utilization_pct", "Utilization", "fraction"),
+                            Col("commitment_discount_id", "Commitment id", "wrap", width=50)])))
 
     sheets.append(Sheet("Chargeback", f"Chargeback lines — {month}",
                         "One line per project, owner and cost center, the same lines as chargeback.csv: amounts in cents "

@@ -17,6 +17,7 @@ from decimal import Decimal, localcontext
 import duckdb
 import polars as pl
 
+from dagster_project.attribution.commitments import finance_commitments
 from dagster_project.money import (
     CENT,
     allocate_optional,
@@ -34,6 +35,16 @@ CENTS = pl.Decimal(38, 2)
 FRACTION = pl.Decimal(38, 10)
 FRACTION_UNIT = Decimal("1E-10")
 DRIVERS_PER_MOVER = 3  # resources named for each top mover; the rest are summed as "n others"
+
+# `attribution.commitments.finance_commitments`, for a warehouse without cost line items.
+COMMITMENT_SCHEMA = {"billing_month": pl.Date, CURRENCY: pl.String, "commitment_discount_id": pl.String,
+                     "commitment_discount_name": pl.String, "commitment_discount_type": pl.String,
+                     **{c: FRACTION for c in ("purchased_billed_cost", "covered_effective_cost", "covered_hours",
+                                              "unused_effective_cost", "unused_hours")},
+                     "utilization_pct": pl.Decimal(18, 2)}
+COMMITMENT_SOURCE_COLUMNS = {"billing_month", CURRENCY, "commitment_discount_id", "commitment_discount_name",
+                             "commitment_discount_type", "commitment_discount_status", "charge_category",
+                             "consumed_unit", "billed_cost", "effective_cost", "consumed_quantity"}
 
 KIND_LABELS = {"compute": "compute", "endpoint": "endpoint", "workspace": "workspace",
                "dependency": "workspace resource", "other": "other resource"}
@@ -57,6 +68,8 @@ class FinanceViews:
     findings_by_project: pl.DataFrame  # the same per project
     open_findings: pl.DataFrame  # every open finding (owner, resource, savings, command)
     unallocated: pl.DataFrame  # what '(unallocated)' is made of, with owner hints and the fix
+    # per reservation / savings plan and currency: purchases, covered usage, unused, utilization
+    commitments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COMMITMENT_SCHEMA))
     provenance: Provenance = field(default_factory=Provenance)
 
     @property
@@ -95,8 +108,19 @@ def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: 
         findings_by_project=view("finance_findings_by_project"),
         open_findings=view("finance_open_findings"),
         unallocated=view("finance_unallocated"),
+        commitments=read_commitments(con, month),
         provenance=read_provenance(con, month),
     )
+
+
+def read_commitments(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
+    """The month's commitments (`finance_commitments`); empty when the warehouse holds no cost
+    line items to read them from (a warehouse of published tables only)."""
+    columns = {r[0] for r in con.sql(load_sql("reports/finance_table_columns"),
+                                     params={"table_name": "cost_line_items"}).fetchall()}
+    if not COMMITMENT_SOURCE_COLUMNS <= columns:
+        return pl.DataFrame(schema=COMMITMENT_SCHEMA)
+    return finance_commitments(con, month)
 
 
 def for_currency(frame: pl.DataFrame, currency: str, column: str = CURRENCY) -> pl.DataFrame:
@@ -206,5 +230,5 @@ def percent(value: Decimal | None, signed: bool = False) -> str:
 
 
 __all__ = ["CENT", "UNALLOCATED", "FinanceViews", "column_total", "explanation_text", "for_currency", "money",
-           "mover_explanations", "percent", "percent_to_fraction", "read_finance_views", "with_cents",
+           "mover_explanations", "percent", "percent_to_fraction", "read_commitments", "read_finance_views", "with_cents",
            "with_fractions"]

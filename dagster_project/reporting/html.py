@@ -329,11 +329,11 @@ def stacked_bar(segments: Sequence[Bar], title: str, chart_id: str) -> str:
 class Column:
     key: str
     title: str
-    kind: str = "text"  # text | code | money | signed_money | pct | signed_pct | fraction | int
+    kind: str = "text"  # text | code | money | signed_money | pct | signed_pct | fraction | hours | int
 
 
 def _cell_text(value: object, kind: str) -> str:
-    if kind in ("money", "signed_money"):
+    if kind in ("money", "signed_money", "hours"):  # hours to 0.01 h, the same way as money
         return money(value, signed=kind == "signed_money")
     if kind in ("pct", "signed_pct"):
         return percent(value, signed=kind == "signed_pct")
@@ -560,6 +560,30 @@ def _findings_card(views: FinanceViews, currency: str, cid: str, suffix: str) ->
     return "".join(out)
 
 
+def _commitments_card(views: FinanceViews, currency: str, cid: str, suffix: str) -> str:
+    """Per reservation / savings plan of `currency`: purchases, covered usage, unused, utilization.
+    Empty (no card at all) when the currency has no commitment rows this month."""
+    frame = for_currency(views.commitments, currency)
+    if frame.height == 0:
+        return ""
+    unit = f" ({currency})"
+    columns = [Column("commitment_discount_name", "Commitment"), Column("commitment_discount_type", "Type"),
+               Column("purchased_billed_cost", "Purchases, billed" + unit, "money"),
+               Column("covered_effective_cost", "Covered usage" + unit, "money"),
+               Column("covered_hours", "Covered hours", "hours"),
+               Column("unused_effective_cost", "Unused" + unit, "money"),
+               Column("unused_hours", "Unused hours", "hours"),
+               Column("utilization_pct", "Utilization", "pct")]
+    sums = ("purchased_billed_cost", "covered_effective_cost", "covered_hours", "unused_effective_cost",
+            "unused_hours")
+    return (f'<div class="card" id="{cid}-commitments"><h3>Commitments{esc(suffix)}</h3>'
+            f'<p class="sub">Reservations and savings plans of {esc(f"{views.month:%B %Y}")}, amounts in '
+            f'{esc(currency)}: what was bought (billed cost of the purchases), the usage each covered and what '
+            'went unused (effective cost and hours; the unused part is charged to the unused-commitment project), '
+            'and the utilization in hours.</p>'
+            + table(frame, columns, totals={k: column_total(frame, k) for k in sums}) + "</div>")
+
+
 def _currency_section(views: FinanceViews, currency: str, index: int, multi: bool) -> tuple[str, int]:
     colors = _project_colors(views, currency)
     cid = f"c{index}"
@@ -641,6 +665,7 @@ def _currency_section(views: FinanceViews, currency: str, index: int, multi: boo
                               ["effective_cost", "billed_cost"], "effective_cost", highlight=none_label))
         out.append("</div>")
     out.append("</div>")
+    out.append(_commitments_card(views, currency, cid, suffix))
     out.append(_findings_card(views, currency, cid, suffix))
     out.append("</section>")
     return "".join(out), charts
