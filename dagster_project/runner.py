@@ -214,8 +214,10 @@ def summarize(out_dir: Path, months: list[date]) -> RunSummary:
                                   params={"months": list(months)}).fetchall()[0][0]
     summary.project_spend = spend
     totals = totals.join(findings, on="billing_currency", how="full", coalesce=True).with_columns(
+        # A currency with findings but no spend this month (an empty month) has no spend row.
         pl.col("open_findings").fill_null(0), pl.col("savings").fill_null(Decimal(0)),
-        pl.col("effective_cost").fill_null(Decimal(0)))
+        pl.col("effective_cost").fill_null(Decimal(0)), pl.col("billed_cost").fill_null(Decimal(0)),
+        pl.col("unallocated_effective_cost").fill_null(Decimal(0)), pl.col("projects").fill_null(0))
     share = [None if t == 0 or u is None else round_cents(u * 100 / t)
              for t, u in totals.select("effective_cost", "unallocated_effective_cost").iter_rows()]
     summary.totals = totals.with_columns(pl.Series("unallocated_share_pct", share, dtype=pl.Decimal(18, 2))).sort(
