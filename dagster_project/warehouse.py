@@ -278,10 +278,6 @@ class Warehouse:
             shutil.rmtree(old, ignore_errors=True)
         return folder
 
-    def staged_parts(self, con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        return [row[0] for row in con.execute(load_sql("publication/staged_parts_of_month"),
-                                              {"month": month}).fetchall()]
-
     # -- publication ---------------------------------------------------------------------------
 
     def month_parquet_dir(self, table: str, month: date) -> Path:
@@ -346,14 +342,11 @@ class Warehouse:
         return publication
 
     def _move_month(self, con: duckdb.DuckDBPyConnection, db: str, table: str, month: date) -> int:
-        columns = ", ".join(f'"{c}"' for c in _columns(con, f"{db}.main.{table}"))
-        params = {"month": month}
-        con.execute(f"DELETE FROM {db}.main.{table} WHERE billing_month = $month", params)  # noqa: S608
-        con.execute(f"INSERT INTO {db}.main.{table} ({columns}) SELECT {columns} FROM {db}.{STAGING}.{table} "  # noqa: S608
-                    "WHERE billing_month = $month", params)
-        con.execute(f"DELETE FROM {db}.{STAGING}.{table} WHERE billing_month = $month", params)  # noqa: S608
-        return con.execute(f"SELECT count(*) FROM {db}.main.{table} WHERE billing_month = $month",  # noqa: S608
-                           params).fetchall()[0][0]
+        staged = f"{db}.{STAGING}.{table}"
+        count = _replace_month_rows(con, f"{db}.main.{table}", month,
+                                    f"SELECT * FROM {staged} WHERE billing_month = $month")  # noqa: S608
+        con.execute(f"DELETE FROM {staged} WHERE billing_month = $month", {"month": month})  # noqa: S608
+        return count
 
     def _refresh_following_month(self, con: duckdb.DuckDBPyConnection, db: str, month: date) -> date | None:
         """Refresh the next published month's previous-month columns, which read `month`."""
@@ -395,14 +388,15 @@ class Warehouse:
     def recover(self, con: duckdb.DuckDBPyConnection) -> None:
         """Finish a publication whose process died after its commit; drop orphaned staged folders."""
         self.apply_journal(con)
-        if not self.publish_root.is_dir():
-            return
         referenced = {row[0] for row in con.execute(load_sql("publication/staged_folders")).fetchall()}
-        for entry in self.publish_root.iterdir():
+        for entry in (self.publish_root.iterdir() if self.publish_root.is_dir() else []):
             if str(entry) not in referenced:
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-        for table_dir in (self.parquet_root.iterdir() if self.parquet_root.is_dir() else []):
-            for old in table_dir.glob(".old-*"):
+        # swap_directory parks the replaced folder beside its target; a kill can leave it there.
+        parents = [self.parquet_root, self.out_dir / "reports"]
+        parents += [d for d in (self.parquet_root.iterdir() if self.parquet_root.is_dir() else []) if d.is_dir()]
+        for parent in parents:
+            for old in (parent.glob(".old-*") if parent.is_dir() else []):
                 shutil.rmtree(old, ignore_errors=True)
 
     # -- conveniences for callers that publish at once (tests, tools) --------------------------
@@ -426,13 +420,20 @@ class Warehouse:
 def stage_rows(con: duckdb.DuckDBPyConnection, table: str, month: date, relation_name: str) -> int:
     """Replace `table`'s staged rows of `month` by a relation's, inside the caller's transaction."""
     table = _checked(table)
-    relation_name = _identifier(relation_name)
-    columns = ", ".join(f'"{c}"' for c in _columns(con, f"{STAGING}.{table}"))
-    params = {"month": month}
-    con.execute(f"DELETE FROM {STAGING}.{table} WHERE billing_month = $month", params)  # noqa: S608
-    con.execute(f"INSERT INTO {STAGING}.{table} ({columns}) SELECT {columns} FROM {relation_name}")  # noqa: S608
+    count = _replace_month_rows(con, f"{STAGING}.{table}", month, f"SELECT * FROM {_identifier(relation_name)}")  # noqa: S608
     mark_staged(con, month, table)
-    return con.execute(f"SELECT count(*) FROM {STAGING}.{table} WHERE billing_month = $month",  # noqa: S608
+    return count
+
+
+def _replace_month_rows(con: duckdb.DuckDBPyConnection, target: str, month: date, source: str) -> int:
+    """Replace `target`'s rows of `month` by those `source` (a SELECT, `$month` bound) returns, by
+    column name, inside the caller's transaction; the month's row count after."""
+    columns = ", ".join(f'"{c}"' for c in _columns(con, target))
+    params = {"month": month}
+    con.execute(f"DELETE FROM {target} WHERE billing_month = $month", params)  # noqa: S608
+    con.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM ({source})",  # noqa: S608
+                params if "$month" in source else None)
+    return con.execute(f"SELECT count(*) FROM {target} WHERE billing_month = $month",  # noqa: S608
                        params).fetchall()[0][0]
 
 
