@@ -63,11 +63,12 @@ def cost_exports(context: AssetExecutionContext, warehouse: WarehouseResource, c
     with cost_exports.open(month) as source:
         found = discover(source, month, exclude=config.exports.exclude)
         runs = found.runs_for(month)  # raises when a refused or unreadable newest run blocks the month
-        for warning in found.warnings(month):
+        skipped = found.warnings(month)
+        for warning in skipped:
             context.log.warning(warning)
         if not runs:
             raise NoExportForMonth(f"{month:%Y-%m}: no complete export run for this month under {found.searched}"
-                                   + (f" ({'; '.join(found.warnings(month))})" if found.warnings(month) else ""))
+                                   + (f" ({'; '.join(skipped)})" if skipped else ""))
         context.log.info(f"{month:%Y-%m}: {len(runs)} export run(s): "
                          + ", ".join(f"{r.export_name}/{r.range_folder}/{r.run_id}" for r in runs))
         with wh.connect() as con:
@@ -101,7 +102,7 @@ def cost_exports(context: AssetExecutionContext, warehouse: WarehouseResource, c
         "billing_month": month.isoformat(),
         "loaded": len(runs),
         "superseded": sum(1 for r in found.superseded if r.month == month),
-        "skipped": len(found.warnings(month)),
+        "skipped": len(skipped),
     })
     mismatches = result.row_count_mismatches()
     yield AssetCheckResult(
@@ -116,7 +117,6 @@ def cost_exports(context: AssetExecutionContext, warehouse: WarehouseResource, c
         description=None if not overlaps else "; ".join(o.message() for o in overlaps),
         metadata={"exports": len({r.export_key or r.export_name for r in runs})},
     )
-    skipped = found.warnings(month)
     yield AssetCheckResult(
         check_name="export_runs_complete", asset_key="cost_line_items", passed=not skipped,
         severity=AssetCheckSeverity.WARN, description=None if not skipped else "; ".join(skipped),

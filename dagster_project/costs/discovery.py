@@ -1,23 +1,25 @@
-"""Find Cost Management export runs and pick the one that counts per export × month (DESIGN §4.1).
+"""Find Cost Management export runs at any folder level and pick the one that counts per export × month.
 
-Layouts understood, relative to the export root (the folder holding one folder per export):
+The root given may be a container copy, an export root (``rootFolderPath``), one export, one date
+range or one run folder; manifests are found at any depth (`discover`):
 
-* current:  ``<export>/<YYYYMMDD-YYYYMMDD>/<run-id>/manifest.json`` + the blobs it lists;
+* current:  ``<export>/<YYYYMMDD-YYYYMMDD>/<run-id>/manifest.json`` + the blobs it lists, or without
+  the range folder (the month from ``runInfo.startDate``, as in Microsoft's example);
 * legacy with manifest: ``<export>/<YYYYMMDD-YYYYMMDD>/_manifest.json`` (or ``manifest.json``);
 * legacy without manifest: every ``*.csv``, ``*.csv.gz`` and ``*.parquet`` file directly in
   ``<export>/<YYYYMMDD-YYYYMMDD>/``. Such a folder is one run; its time is the newest file's
   modification time and its id is ``None``.
 
 A run folder that holds data files but no manifest is a delivery in progress (Azure writes the
-manifest last) and is ignored.
+manifest last): not loaded, and named in the warnings.
 
 The manifest drives the load: only listed blobs are read. Blob names are untrusted input. They
-are normalised (see `normalize_blob_name`), then refused with `UnsafeBlobNameError` when they are
-absolute, contain ``..``, or resolve (symlinks included) outside the export root.
+are normalised (see `normalize_blob_name`), matched against the listing (`_resolve_blob`), and
+refused with `UnsafeBlobNameError` when they are absolute, contain ``..``, or resolve (symlinks
+included) outside the root.
 
-Per export × month the newest run wins, ordered by ``runInfo.submittedTime`` and then by folder
-name; earlier runs are superseded. A run with no blobs (or 0 rows) is kept as the winner and
-simply loads nothing.
+Per export folder × month the newest *complete* run wins (see `discover` for incomplete,
+unreadable and refused runs); every other run is superseded and never blocks anything.
 """
 
 from __future__ import annotations
@@ -244,6 +246,7 @@ class SkippedRun:
     where: str  # the manifest or folder, relative to the root given
     reason: str
     blocking: bool = False  # True: the month cannot be loaded until it is fixed
+    refused: bool = False  # a blob name outside the root (`UnsafeBlobNameError` when it blocks)
 
     def message(self) -> str:
         month = f"{self.month:%Y-%m} " if self.month else ""
@@ -269,7 +272,7 @@ class Discovery:
         month = month.replace(day=1)
         blocking = [s for s in self.skipped if s.blocking and s.month == month]
         if blocking:
-            error = UnsafeBlobNameError if any("refused" in s.reason for s in blocking) else ExportDiscoveryError
+            error = UnsafeBlobNameError if any(s.refused for s in blocking) else ExportDiscoveryError
             raise error("; ".join(s.message() for s in blocking))
         return [r for r in self.runs if r.month == month]
 
@@ -404,7 +407,6 @@ def _manifest_candidate(source: ExportSource, root: Path | None, rel: str, liste
                           problem=str(exc).removeprefix(f"manifest {rel}: "))
     config = data.get("exportConfig") if isinstance(data.get("exportConfig"), dict) else {}
     run_info = data.get("runInfo") if isinstance(data.get("runInfo"), dict) else {}
-    delivery = data.get("deliveryConfig") if isinstance(data.get("deliveryConfig"), dict) else {}
     name = config.get("exportName") if isinstance(config.get("exportName"), str) and config.get("exportName").strip() \
         else fallback_name
     name = name.strip()
@@ -466,7 +468,6 @@ def _manifest_candidate(source: ExportSource, root: Path | None, rel: str, liste
         candidate.problem = ("listed but missing (still being delivered?): " + ", ".join(missing[:3])
                              + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
         return candidate
-    del delivery  # rootFolderPath is not needed: blob names are matched against the listing
     candidate.run = ExportRun(
         export_name=name, month=month, range_folder=folder[range_at] if range_at is not None else f"{month:%Y%m}",
         run_id=run_id, submitted_time=submitted, manifest_path=(root / rel) if root is not None else Path(rel),
@@ -586,7 +587,8 @@ def discover(root: Path | str | ExportSource, month: date | None = None,
             else:
                 reason = f"{candidate.problem}; the month cannot be loaded until this run is fixed or removed"
             found.skipped.append(SkippedRun(candidate.export_name, group_month, candidate.where, reason,
-                                            blocking=group_month is not None and not incomplete))
+                                            blocking=group_month is not None and not incomplete,
+                                            refused=candidate.unsafe))
             if candidate.unsafe:
                 winner_seen = True  # a refused newest run is never worked around
     found.runs.sort(key=lambda r: (r.month, r.export_name, r.export_key))

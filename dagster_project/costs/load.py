@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -284,19 +285,13 @@ def _parses(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
 
 def _repair(f: _File, tmp: Path) -> Path:
     """The clean copy of a CSV DuckDB cannot read (see repair_csv); one line naming it otherwise."""
-    target = tmp / "repaired" / f"{len(list((tmp / 'repaired').glob('*'))) if (tmp / 'repaired').is_dir() else 0}.csv"
+    target = tmp / "repaired" / f"{uuid.uuid4().hex}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         repair_csv(Path(f.blob.path), target)
-    except (CsvRepairError, OSError, EOFError, gzip_errors()) as exc:
+    except (CsvRepairError, OSError, EOFError) as exc:  # a corrupt gzip is an OSError (BadGzipFile)
         raise CostLoadError(f"{f.relative}: cannot be read ({exc})") from None
     return target
-
-
-def gzip_errors() -> type[Exception]:
-    import gzip
-
-    return gzip.BadGzipFile
 
 
 def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: date,
