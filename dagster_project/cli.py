@@ -319,11 +319,9 @@ COMMANDS = {"demo": cmd_demo, "demo-data": cmd_demo_data, "run": cmd_run, "snaps
 
 
 def _one_line(exc: BaseException) -> str:
-    """The message as one line, without Python class paths (`dagster._core.errors.X: …`)."""
-    import re
+    from dagster_project.runner import one_line
 
-    text = " ".join(str(exc).split())
-    return re.sub(r"\b(?:[a-z_][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_]*(?:Error|Exception|Failure|Interrupt)\b:?\s*", "", text)
+    return one_line(str(exc))
 
 
 def main(argv: list[str] | None = None) -> int:

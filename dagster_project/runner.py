@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import polars as pl
 from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
 
@@ -91,16 +92,21 @@ def _failure_message(result) -> str:
             while cause is not None:
                 text = cause.message.strip()
                 cause = cause.cause
-            messages.append(f"{event.step_key}: {_without_class_path(text)}")
+            messages.append(f"{event.step_key}: {one_line(text)}")
     return "; ".join(messages) or "the run failed"
 
 
-def _without_class_path(text: str) -> str:
-    """`dagster._core.definitions.events.Failure: msg` → `msg`; a builtin error keeps its name."""
+def one_line(text: str) -> str:
+    """An error message as one line without Python class paths: a leading
+    `dagster._core.definitions.events.Failure: ` and any `pkg.mod.SomethingError:` inside are
+    dropped; a builtin error's bare name (`TypeError`) stays."""
     import re
 
     text = " ".join(text.split())
-    return re.sub(r"^(?:[a-z_][a-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]*:\s*", "", text)
+    # A class name starts upper case: `finops.yaml: …` and `part_0_0001.csv: …` are not class paths.
+    text = re.sub(r"^(?:[a-z_][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_]*:\s*", "", text)
+    return re.sub(r"\b(?:[a-z_][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_]*(?:Error|Exception|Failure|Interrupt)\b:?\s*", "",
+                  text)
 
 
 # The CLI shows its own progress and a one-line error; Dagster's per-event console log (with its
@@ -195,8 +201,9 @@ def published_months(out_dir: Path) -> list[date]:
     with warehouse.connect(read_only=True) as con:
         try:
             return [row[0] for row in con.sql(load_sql("reports/published_months")).fetchall()]
-        except Exception:  # an older file without the table: nothing published to protect  # noqa: BLE001
-            return []
+        except duckdb.CatalogException:  # a file from before export_runs: only its line items' months
+            return [row[0] for row in con.sql("SELECT DISTINCT billing_month FROM cost_line_items "
+                                              "ORDER BY 1").fetchall()]
 
 
 def summarize(out_dir: Path, months: list[date]) -> RunSummary:

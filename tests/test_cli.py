@@ -87,3 +87,15 @@ def test_demo_data_never_replaces_a_folder_it_did_not_write(tmp_path, capsys):
     assert main(["demo-data", "--out", str(target), "--months", "1"]) == 0
     assert main(["demo-data", "--out", str(target), "--months", "1", "--seed", "7"]) == 0  # its own: replaced
     assert json.loads((target / "demo-params.json").read_text())["seed"] == 7
+
+
+def test_error_lines_drop_class_paths_but_never_a_file_name():
+    from dagster_project.runner import one_line
+
+    assert one_line("dagster._core.definitions.events.Failure: 2026-07: no export run") == "2026-07: no export run"
+    assert one_line("cost_exports: _duckdb.InvalidInputException: Invalid Input Error:\n  x") == \
+        "cost_exports: Invalid Input Error: x"
+    # A message that starts with a file name keeps it (it names what to fix).
+    assert one_line("finops.yaml: findings.stale_keep_latest: bad") == "finops.yaml: findings.stale_keep_latest: bad"
+    assert one_line("part_0_0001.csv: cannot be read") == "part_0_0001.csv: cannot be read"
+    assert one_line("TypeError: boom") == "TypeError: boom"
