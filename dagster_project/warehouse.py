@@ -154,6 +154,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(load_sql(f"schema/{view}"))
     for statement in ("create_staged_parts", "create_publication_journal"):
         con.execute(load_sql(f"publication/{statement}"))
+    con.execute(load_sql("schema/macro_change_pct"))  # month_project_spend and its refresh use it
     refresh_views(con)
 
 

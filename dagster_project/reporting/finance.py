@@ -89,6 +89,7 @@ class FinanceViews:
 def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: int = 10) -> FinanceViews:
     """Read every finance view of `month` (first day of the month) from the published tables."""
     params = {"billing_month": month}
+    con.execute(load_sql("schema/macro_change_pct"))  # finance_summary's change (readers too)
 
     def view(name: str, **extra) -> pl.DataFrame:
         return con.sql(load_sql(f"reports/{name}"), params={**params, **extra}).pl()

@@ -1,6 +1,6 @@
 -- Inside a publication of $month: the next month's previous-month columns, re-read from the
 -- just-replaced allocation of $month (so re-running one month never leaves the next one stale).
--- Same rule as month_project_spend: change in % of |previous|, NULL without a previous amount.
+-- The change follows the one rule of macro_change_pct, as month_project_spend does.
 -- {{db}} is the file's own catalog (temporary build views shadow the bare public names).
 UPDATE {{db}}.main.project_spend_monthly AS spend
 SET
@@ -11,13 +11,7 @@ FROM (
         this_month.billing_currency,
         this_month.project,
         CAST(previous_month.effective_cost AS DECIMAL(38, 10)) AS previous_effective_cost,
-        CASE
-            WHEN previous_month.effective_cost IS NULL OR previous_month.effective_cost = 0 THEN NULL
-            ELSE CAST(round(
-                (this_month.effective_cost - previous_month.effective_cost)
-                * 100 / abs(previous_month.effective_cost), 2
-            ) AS DECIMAL(18, 2))
-        END AS change_pct
+        change_pct(this_month.effective_cost, previous_month.effective_cost) AS change_pct
     FROM {{db}}.main.project_spend_monthly AS this_month
     LEFT JOIN (
         SELECT billing_currency, project, sum(effective_cost) AS effective_cost

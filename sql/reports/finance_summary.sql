@@ -26,13 +26,7 @@ SELECT
     CAST(this_month.effective_cost AS DECIMAL(38, 10)) AS effective_cost,
     CAST(this_month.billed_cost AS DECIMAL(38, 10)) AS billed_cost,
     CAST(previous_month.previous_effective_cost AS DECIMAL(38, 10)) AS previous_effective_cost,
-    CASE
-        WHEN previous_month.previous_effective_cost IS NULL OR previous_month.previous_effective_cost = 0 THEN NULL
-        ELSE CAST(round(
-            (this_month.effective_cost - previous_month.previous_effective_cost)
-            * 100 / abs(previous_month.previous_effective_cost), 2
-        ) AS DECIMAL(18, 2))
-    END AS change_pct,
+    change_pct(this_month.effective_cost, previous_month.previous_effective_cost) AS change_pct,
     CAST(coalesce(this_month.unallocated_effective_cost, 0) AS DECIMAL(38, 10)) AS unallocated_effective_cost,
     CASE
         WHEN this_month.effective_cost = 0 THEN NULL
