@@ -402,3 +402,14 @@ def test_a_two_currency_run_labels_every_printed_and_published_amount(demo, tmp_
                             ("aml_resource_usage", "billing_currency")):
         assert _rows(con, f"SELECT count(*) FROM {table} WHERE {currency} IS NULL OR {currency} = ''")[0][0] == 0  # noqa: S608
         assert {r[0] for r in _rows(con, f"SELECT DISTINCT {currency} FROM {table}")} == {"EUR", "USD"}, table  # noqa: S608
+
+
+def test_demo_output_is_unchanged(demo):
+    """Every published table and Parquet file of the demo hashes as recorded (tests/demo_hashes.py
+    says what is hashed; re-record with scripts/record_demo_hashes.py when a change is deliberate)."""
+    from demo_hashes import demo_hashes
+
+    recorded = json.loads((Path(__file__).parent / "data" / "demo_table_hashes.json").read_text(encoding="utf-8"))
+    current = demo_hashes(demo["out"])
+    changed = sorted(k for k in recorded.keys() | current.keys() if recorded.get(k) != current.get(k))
+    assert not changed, f"demo output differs from the recording in: {changed}"
