@@ -25,15 +25,13 @@ from dagster_project.attribution.allocate import (
     stage_month_project_spend,
     tag_coverage,
 )
+from dagster_project.catalog import ATTRIBUTION_INVENTORY_DEPS
 from dagster_project.resources import FinopsConfigResource, WarehouseResource
-
-INVENTORY_DEPS = ["inventory_workspaces", "inventory_computes", "inventory_endpoints", "inventory_deployments",
-                  "inventory_jobs", "inventory_resource_groups", "inventory_subscriptions"]
 
 
 @asset(
     partitions_def=billing_month_partitions,
-    deps=["cost_line_items", *INVENTORY_DEPS],
+    deps=["cost_line_items", *ATTRIBUTION_INVENTORY_DEPS],
     group_name="attribution",
     check_specs=[
         AssetCheckSpec("reconciles_to_line_items", asset="cost_allocation", blocking=True,

@@ -3,15 +3,14 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.partitions import billing_month_partitions, partition_month
+from dagster_project.catalog import INVENTORY_TABLES, MONTHLY_TABLES, table
 from dagster_project.reporting import month_reports_dir
 from dagster_project.resources import WarehouseResource
-from dagster_project.warehouse import INVENTORY_TABLES
 
 
 @asset(
     partitions_def=billing_month_partitions,
-    deps=["cost_line_items", "cost_rejects", "export_runs", "cost_allocation", "project_spend_monthly", "findings",
-          "monthly_reports", *INVENTORY_TABLES],
+    deps=[*dict.fromkeys(table(name).asset for name in MONTHLY_TABLES), "monthly_reports", *INVENTORY_TABLES],
     group_name="publication",
 )
 def published_month(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:

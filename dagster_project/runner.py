@@ -19,7 +19,7 @@ from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materia
 from dagster_project.config import ExportsSource
 from dagster_project.money import round_cents
 from dagster_project.resources import CostExportsResource
-from dagster_project.sql import load_sql
+from dagster_project.sql import load_sql, sql_parameters
 from dagster_project.warehouse import Warehouse
 
 
@@ -215,7 +215,8 @@ def summarize(out_dir: Path, months: list[date]) -> RunSummary:
     params = {"billing_month": summary.latest_month}
     with Warehouse(out_dir).connect(read_only=True) as con:
         spend = con.sql(load_sql("reports/run_summary_spend"), params=params).pl()
-        totals = con.sql(load_sql("reports/run_summary_totals"), params=params).pl()
+        totals_sql = load_sql("reports/run_summary_totals")
+        totals = con.sql(totals_sql, params=sql_parameters(totals_sql, **params)).pl()
         findings = con.sql(load_sql("reports/run_summary_findings"), params=params).pl()
         summary.rejects = con.sql(load_sql("reports/run_summary_rejects"),
                                   params={"months": list(months)}).fetchall()[0][0]

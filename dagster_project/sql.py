@@ -1,12 +1,21 @@
-"""Loads the SQL statements kept in `sql/` (one statement per file, named after what it builds)."""
+"""Loads the SQL statements kept in `sql/` (one statement per file, named after what it builds),
+and binds the domain vocabulary they name.
+
+`sql/` is layered (docs/sql.md): `schema/` (views and macros of the warehouse), `staging/` (export
+files read and typed), `intermediate/` (the month's working tables), `marts/` (what a month
+publishes), `checks/` (asset checks), `reports/` (what the packs read), `publication/` (the
+publication protocol's bookkeeping).
+"""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
 _PACKAGED = Path(__file__).resolve().parent / "sql"  # wheel installs: force-included here
 _SOURCE = Path(__file__).resolve().parent.parent / "sql"  # source checkout / editable install
+_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
 def sql_dir() -> Path:
@@ -15,8 +24,18 @@ def sql_dir() -> Path:
 
 @cache
 def load_sql(name: str) -> str:
-    """Return the statement in `sql/<name>.sql`, e.g. `load_sql("costs/cost_line_items_focus")`."""
+    """Return the statement in `sql/<name>.sql`, e.g. `load_sql("reports/finance_summary")`."""
     path = sql_dir() / f"{name}.sql"
     if not path.is_file():
         raise FileNotFoundError(f"SQL statement not found: {path}")
     return path.read_text(encoding="utf-8")
+
+
+def sql_parameters(statement: str, **params: object) -> dict[str, object]:
+    """`params` plus each vocabulary value the statement binds (`$unallocated`, `$tag_methods`, …;
+    see `dagster_project.attribution.methods.sql_vocabulary`). DuckDB refuses unused parameters, so
+    only the names the statement uses are added."""
+    from dagster_project.attribution.methods import sql_vocabulary
+
+    used = set(_PARAMETER.findall(statement))
+    return {**{k: v for k, v in sql_vocabulary().items() if k in used}, **params}

@@ -25,7 +25,6 @@ Only one process may write a DuckDB file, so every writer takes an exclusive loc
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import uuid
@@ -37,26 +36,13 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from filelock import FileLock
 
+from dagster_project.catalog import INVENTORY_TABLES, MONTHLY_TABLES, TABLES, VIEWS
 from dagster_project.sql import load_sql
 
 STAGING = "staging"
-# Tables whose DDL lives in sql/schema/<table>.sql or sql/costs/create_<table>.sql. Only these
-# names are ever formatted into SQL text, and only after `_checked`.
-COST_TABLES = ("cost_line_items", "cost_rejects")
-OWNED_TABLES = ("export_runs", "cost_allocation", "aml_resource_usage", "project_spend_monthly", "findings")
-MONTHLY_TABLES = (*COST_TABLES, *OWNED_TABLES)
-INVENTORY_TABLES = (
-    "inventory_workspaces",
-    "inventory_computes",
-    "inventory_asset_versions",
-    "inventory_endpoints",
-    "inventory_deployments",
-    "inventory_jobs",
-    "inventory_resource_groups",
-    "inventory_subscriptions",
-)
-VIEWS = ("owner_spend_monthly", "cost_center_spend_monthly")
+# Only catalogued table names are ever formatted into SQL text, and only after `_checked`.
 REPORTS_PART = "reports"  # the staged part that is a folder (the month's packs), not a table
 
 PARQUET_COMPRESSION = "zstd"
@@ -131,14 +117,13 @@ def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
-    """Run every DDL file with `schema` as the default schema (the public and the staging copy)."""
+    """Create every monthly table from the catalog with `schema` as the default schema (the public
+    and the staging copy). Inventory tables are created whole from their frames on publication."""
     db = catalog(con)
     con.execute(f"USE {db}.{_quoted(schema)}")
     try:
-        con.execute(load_sql("costs/create_cost_line_items"))
-        con.execute(load_sql("costs/create_cost_rejects"))
-        for table in OWNED_TABLES:
-            con.execute(load_sql(f"schema/{table}"))
+        for table in MONTHLY_TABLES:
+            con.execute(TABLES[table].create_sql())
     finally:
         con.execute(f"USE {db}.main")
 
@@ -151,7 +136,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     _create_tables(con, "main")
     _create_tables(con, STAGING)
     for view in VIEWS:
-        con.execute(load_sql(f"schema/{view}"))
+        con.execute(view_sql(view))
     for statement in ("create_staged_parts", "create_publication_journal"):
         con.execute(load_sql(f"publication/{statement}"))
     con.execute(load_sql("schema/macro_change_pct"))  # month_project_spend and its refresh use it
@@ -176,8 +161,19 @@ def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"DROP VIEW IF EXISTS temp.main.{table}")
     # The published views read the public names, so they follow the build views too.
     for view in VIEWS:
-        sql = load_sql(f"schema/{view}").replace("CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE TEMP VIEW")
-        con.execute(sql)
+        con.execute(view_sql(view).replace("CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE TEMP VIEW"))
+
+
+def view_sql(view: str) -> str:
+    """A public view's statement with the explicit lines' names written in (a view binds no
+    parameters; the names are our own constants, quoted here)."""
+    from dagster_project.attribution.methods import sql_vocabulary
+
+    sql = load_sql(f"schema/{view}")
+    for key, value in sql_vocabulary().items():
+        if isinstance(value, str):
+            sql = sql.replace("{{" + key + "}}", "'" + value.replace("'", "''") + "'")
+    return sql
 
 
 @dataclass
@@ -217,37 +213,35 @@ class Warehouse:
         """A connection to the DuckDB file; writers hold an exclusive lock for its lifetime and
         see the build views; a writer first completes or discards an interrupted publication."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        # filelock: portable (fcntl does not exist on Windows). Exclusive for readers too: a
+        # reader must not open the file while a writer replaces it, and reads are short.
         lock_path = self.database_path.with_suffix(".duckdb.lock")
-        with open(lock_path, "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_SH if read_only else fcntl.LOCK_EX)
+        with FileLock(lock_path):
+            if read_only and not self.database_path.exists():
+                raise FileNotFoundError(f"{self.database_path}: no outputs yet; run the pipeline first")
+            config = {"memory_limit": self.memory_limit, "preserve_insertion_order": "false"}
+            if self.threads:
+                config["threads"] = str(self.threads)
+            config["temp_directory"] = str(self.out_dir / ".duckdb_tmp")
+            con = duckdb.connect(str(self.database_path), read_only=read_only, config=config)
             try:
-                if read_only and not self.database_path.exists():
-                    raise FileNotFoundError(f"{self.database_path}: no outputs yet; run the pipeline first")
-                config = {"memory_limit": self.memory_limit, "preserve_insertion_order": "false"}
-                if self.threads:
-                    config["threads"] = str(self.threads)
-                config["temp_directory"] = str(self.out_dir / ".duckdb_tmp")
-                con = duckdb.connect(str(self.database_path), read_only=read_only, config=config)
-                try:
-                    if not read_only:
-                        prepare(con)
-                        self.recover(con)
-                    yield con
-                finally:
-                    con.close()
+                if not read_only:
+                    prepare(con)
+                    self.recover(con)
+                yield con
             finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                con.close()
 
     # -- staging -------------------------------------------------------------------------------
 
     def clear_month(self, con: duckdb.DuckDBPyConnection, month: date) -> None:
         """Forget everything staged for `month` (a new build of it starts)."""
         folders = [row[0] for row in con.execute(load_sql("publication/staged_folders_of_month"),
-                                                  {"month": month}).fetchall()]
+                                                  {"billing_month": month}).fetchall()]
         with transaction(con):
             for table in MONTHLY_TABLES:
-                con.execute(f"DELETE FROM {STAGING}.{table} WHERE billing_month = $month", {"month": month})  # noqa: S608
-            con.execute(load_sql("publication/delete_staged_parts_of_month"), {"month": month})
+                con.execute(f"DELETE FROM {STAGING}.{table} WHERE billing_month = $billing_month", {"billing_month": month})  # noqa: S608
+            con.execute(load_sql("publication/delete_staged_parts_of_month"), {"billing_month": month})
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -272,7 +266,7 @@ class Warehouse:
         folder = self.publish_root / f"reports-{month:%Y-%m}-{uuid.uuid4().hex[:8]}"
         folder.mkdir(parents=True)
         previous = [row[0] for row in con.execute(load_sql("publication/staged_folders_of_month"),
-                                                   {"month": month}).fetchall()]
+                                                   {"billing_month": month}).fetchall()]
         with transaction(con):
             mark_staged(con, month, REPORTS_PART, str(folder))
         for old in previous:
@@ -295,7 +289,7 @@ class Warehouse:
         month's packs go (the staged `reports` part), when there are any.
         """
         db = catalog(con)
-        parts = con.execute(load_sql("publication/staged_parts_for_publication"), {"month": month}).fetchall()
+        parts = con.execute(load_sql("publication/staged_parts_for_publication"), {"billing_month": month}).fetchall()
         publication = Publication(month=month)
         staged_dirs: list[tuple[Path, Path]] = []  # (staged, final)
         try:
@@ -314,7 +308,7 @@ class Warehouse:
                     else:
                         table = _checked(table_name)
                         publication.tables[table] = self._move_month(con, db, table, part_month)
-                con.execute(load_sql("publication/delete_staged_parts_for_publication"), {"month": month})
+                con.execute(load_sql("publication/delete_staged_parts_for_publication"), {"billing_month": month})
                 refresh_views(con)
                 if month is not None and "cost_allocation" in publication.tables:
                     following = self._refresh_following_month(con, db, month)
@@ -345,18 +339,18 @@ class Warehouse:
     def _move_month(self, con: duckdb.DuckDBPyConnection, db: str, table: str, month: date) -> int:
         staged = f"{db}.{STAGING}.{table}"
         count = _replace_month_rows(con, f"{db}.main.{table}", month,
-                                    f"SELECT * FROM {staged} WHERE billing_month = $month")  # noqa: S608
-        con.execute(f"DELETE FROM {staged} WHERE billing_month = $month", {"month": month})  # noqa: S608
+                                    f"SELECT * FROM {staged} WHERE billing_month = $billing_month")  # noqa: S608
+        con.execute(f"DELETE FROM {staged} WHERE billing_month = $billing_month", {"billing_month": month})  # noqa: S608
         return count
 
     def _refresh_following_month(self, con: duckdb.DuckDBPyConnection, db: str, month: date) -> date | None:
         """Refresh the next published month's previous-month columns, which read `month`."""
         following = next_month(month)
-        if con.execute(f"SELECT count(*) FROM {db}.main.project_spend_monthly WHERE billing_month = $month",  # noqa: S608
-                       {"month": following}).fetchall()[0][0] == 0:
+        if con.execute(f"SELECT count(*) FROM {db}.main.project_spend_monthly WHERE billing_month = $billing_month",  # noqa: S608
+                       {"billing_month": following}).fetchall()[0][0] == 0:
             return None
         con.execute(load_sql("publication/refresh_following_month_spend").replace("{{db}}", db),
-                    {"month": month, "following": following})
+                    {"billing_month": month, "following": following})
         return following
 
     @staticmethod
@@ -369,8 +363,8 @@ class Warehouse:
         if month is None:
             relation = con.sql(f"SELECT * FROM {qualified}")  # noqa: S608 (identifier from a fixed list)
         else:
-            relation = con.sql(f"SELECT * FROM {qualified} WHERE billing_month = $month",  # noqa: S608
-                               params={"month": month})
+            relation = con.sql(f"SELECT * FROM {qualified} WHERE billing_month = $billing_month",  # noqa: S608
+                               params={"billing_month": month})
         # zstd: about 5x smaller than the default snappy on cost rows, and no slower to write.
         relation.write_parquet(str(staging / "data.parquet"), compression=PARQUET_COMPRESSION)
         return staging
@@ -427,22 +421,22 @@ def stage_rows(con: duckdb.DuckDBPyConnection, table: str, month: date, relation
 
 
 def _replace_month_rows(con: duckdb.DuckDBPyConnection, target: str, month: date, source: str) -> int:
-    """Replace `target`'s rows of `month` by those `source` (a SELECT, `$month` bound) returns, by
+    """Replace `target`'s rows of `month` by those `source` (a SELECT, `$billing_month` bound) returns, by
     column name, inside the caller's transaction; the month's row count after."""
     columns = ", ".join(f'"{c}"' for c in _columns(con, target))
-    params = {"month": month}
-    con.execute(f"DELETE FROM {target} WHERE billing_month = $month", params)  # noqa: S608
+    params = {"billing_month": month}
+    con.execute(f"DELETE FROM {target} WHERE billing_month = $billing_month", params)  # noqa: S608
     con.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM ({source})",  # noqa: S608
-                params if "$month" in source else None)
-    return con.execute(f"SELECT count(*) FROM {target} WHERE billing_month = $month",  # noqa: S608
+                params if "$billing_month" in source else None)
+    return con.execute(f"SELECT count(*) FROM {target} WHERE billing_month = $billing_month",  # noqa: S608
                        params).fetchall()[0][0]
 
 
 def mark_staged(con: duckdb.DuckDBPyConnection, month: date | None, table: str, folder: str | None = None) -> None:
     """Record that `table`'s rows of `month` (None: the whole table) are staged, inside the
     caller's transaction."""
-    con.execute(load_sql("publication/delete_staged_part"), {"month": month, "table_name": table})
-    con.execute(load_sql("publication/mark_staged_part"), {"month": month, "table_name": table, "folder": folder})
+    con.execute(load_sql("publication/delete_staged_part"), {"billing_month": month, "table_name": table})
+    con.execute(load_sql("publication/mark_staged_part"), {"billing_month": month, "table_name": table, "folder": folder})
 
 
 def next_month(month: date) -> date:
@@ -475,4 +469,4 @@ def stage_frame(con: duckdb.DuckDBPyConnection, relation_name: str, frame: pl.Da
 
 
 def month_relation(con: duckdb.DuckDBPyConnection, table: str, month: date) -> duckdb.DuckDBPyRelation:
-    return con.sql(f"SELECT * FROM {_checked(table)} WHERE billing_month = $month", params={"month": month})  # noqa: S608 (identifier from a fixed list)
+    return con.sql(f"SELECT * FROM {_checked(table)} WHERE billing_month = $billing_month", params={"billing_month": month})  # noqa: S608 (identifier from a fixed list)

@@ -23,7 +23,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from dagster_project.sql import load_sql
+from dagster_project.catalog import VIEWS, table
+from dagster_project.warehouse import view_sql
 
 MONTH = date(2026, 10, 1)
 PREVIOUS = date(2026, 9, 1)
@@ -138,10 +139,10 @@ def build_tenant(path: Path, projects: int = 500, seed: int = 20261001) -> Tenan
             rows.append((month, "USD", f"{ws}/storage/st{line}", ws, "dependency", f"st{line}", "(unallocated)",
                          None, None, "unallocated", "no project tag, inherited tag or rule", cost, cost))
     with duckdb.connect(str(path)) as con:
-        for table in ("cost_allocation", "project_spend_monthly", "findings"):
-            con.execute(load_sql(f"schema/{table}"))
-        for view in ("owner_spend_monthly", "cost_center_spend_monthly"):
-            con.execute(load_sql(f"schema/{view}"))
+        for name in ("cost_allocation", "project_spend_monthly", "findings"):
+            con.execute(table(name).create_sql())
+        for view in VIEWS:
+            con.execute(view_sql(view))
         for ddl in INVENTORY_DDL:
             con.execute(ddl)
         allocation = pl.DataFrame(rows, orient="row", schema=ALLOCATION_SCHEMA)  # noqa: F841 - read by the SQL

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.warehouse import INVENTORY_TABLES, MONTHLY_TABLES
+from dagster_project.catalog import INVENTORY_TABLES, MONTHLY_TABLES
 
 CLI = [sys.executable, "-m", "dagster_project.cli"]
 SEPTEMBER = date(2026, 9, 1)

@@ -17,9 +17,8 @@ from dagster_project.attribution.allocate import (
     stage_month_project_spend,
 )
 from dagster_project.config import parse_config
-from dagster_project.costs.load import ensure_tables
 from dagster_project.inventory.tables import TABLE_SCHEMAS
-from dagster_project.warehouse import Warehouse, mark_staged
+from dagster_project.warehouse import Warehouse, mark_staged, prepare
 
 MONTH = date(2026, 10, 1)
 SUB = "00000000-0000-0000-0000-0000000000aa"
@@ -68,7 +67,7 @@ def allocate(tmp_path: Path, lines: list[dict], computes=(), jobs=(), ws_tags=No
     warehouse = Warehouse(tmp_path / "out")
     config = config or parse_config({})
     with warehouse.connect() as con:
-        ensure_tables(con)
+        prepare(con)
         frame = pl.DataFrame(lines)
         con.register("lines", frame)
         columns = [r[0] for r in con.execute("DESCRIBE cost_line_items").fetchall()]

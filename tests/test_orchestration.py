@@ -21,11 +21,11 @@ from assets.orchestration import (
     new_export_sensor,
 )
 from dagster_project.attribution.allocate import reconciliation
+from dagster_project.catalog import table
 from dagster_project.costs.discovery import runs_for_month
 from dagster_project.demo.generate import generate_demo
 from dagster_project.resources import CostExportsResource
 from dagster_project.runner import PipelineFailed, run_pipeline
-from dagster_project.sql import load_sql
 from dagster_project.warehouse import Warehouse
 
 
@@ -106,7 +106,7 @@ def test_reconciliation_reports_money_lost_by_attribution(tmp_path):
     with duckdb.connect() as con:
         con.execute("CREATE TABLE cost_line_items (billing_month DATE, billing_currency VARCHAR, "
                     "effective_cost DECIMAL(38,10), billed_cost DECIMAL(38,10))")
-        con.execute(load_sql("schema/cost_allocation"))
+        con.execute(table("cost_allocation").create_sql())
         con.execute("INSERT INTO cost_line_items VALUES ($m, 'USD', 10.01, 10.01), ($m, 'USD', 5, 5)", {"m": month})
         con.execute("INSERT INTO cost_allocation (billing_month, billing_currency, aml_kind, project, "
                     "allocation_method, allocation_rule, effective_cost, billed_cost) "

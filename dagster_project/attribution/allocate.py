@@ -13,13 +13,10 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from dagster_project.attribution.methods import ALLOCATION_METHODS, TAG_METHODS
 from dagster_project.attribution.resolve import InventoryIndex, resolve_attribution_keys
+from dagster_project.catalog import INVENTORY_FOR_ATTRIBUTION, OPTIONAL_INVENTORY_FOR_ATTRIBUTION
 from dagster_project.config import FinopsConfig
-from dagster_project.sql import load_sql
-
-INVENTORY_FOR_ATTRIBUTION = ("inventory_workspaces", "inventory_computes", "inventory_endpoints",
-                             "inventory_deployments")
+from dagster_project.sql import load_sql, sql_parameters
 
 
 class MissingInventoryError(RuntimeError):
@@ -53,7 +50,7 @@ def inventory_index(con: duckdb.DuckDBPyConnection, month: date | None = None,
     # Resource group and subscription tags arrived after the first snapshot format; older
     # snapshots simply have no such level.
     optional = {name: read_inventory_table(con, name) if _table_exists(con, name) else None
-                for name in ("inventory_resource_groups", "inventory_subscriptions")}
+                for name in OPTIONAL_INVENTORY_FOR_ATTRIBUTION}
     hours = None
     if month is not None and _table_exists(con, "inventory_jobs"):
         hours = con.sql(load_sql("attribution/compute_running_hours"), params={"billing_month": month}).pl()
@@ -102,8 +99,8 @@ def reconciliation(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
 
 
 def rows_without_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
-    return con.sql(load_sql("checks/allocation_methods"),
-                   params={"billing_month": month, "methods": list(ALLOCATION_METHODS)}).pl()
+    statement = load_sql("checks/allocation_methods")
+    return con.sql(statement, params=sql_parameters(statement, billing_month=month)).pl()
 
 
 def hours_over_capacity(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
@@ -117,5 +114,5 @@ def allocation_by_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.Data
 
 def tag_coverage(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
     """Per currency: effective cost, the part reached through tags, and that share in %."""
-    return con.sql(load_sql("checks/tag_coverage"),
-                   params={"billing_month": month, "tag_methods": list(TAG_METHODS)}).pl()
+    statement = load_sql("checks/tag_coverage")
+    return con.sql(statement, params=sql_parameters(statement, billing_month=month)).pl()

@@ -45,7 +45,7 @@ from dagster_project.attribution.compute import (
     vm_sizes_from_meter,
     vm_sizes_from_meter_part,
 )
-from dagster_project.attribution.methods import UNALLOCATED
+from dagster_project.attribution.methods import UNALLOCATED, AllocationMethod
 from dagster_project.config import FinopsConfig, glob_to_regex, normalize_tag_key
 
 __all__ = ["UNALLOCATED", "InventoryIndex", "Resolver", "normalize_tags", "resolve_attribution_keys",
@@ -297,16 +297,16 @@ class Resolver:
         sub, rg = (subscription or "").lower(), (resource_group or "").lower()
         levels = []
         if (sub, rg) in self.index.resource_groups:
-            levels.append(_Level("resource_group", self.index.resource_groups[(sub, rg)], "resource_group_tag",
+            levels.append(_Level("resource_group", self.index.resource_groups[(sub, rg)], AllocationMethod.RESOURCE_GROUP_TAG,
                                  f"resource group {rg} tag"))
         if sub in self.index.subscriptions:
-            levels.append(_Level("subscription", self.index.subscriptions[sub], "subscription_tag",
+            levels.append(_Level("subscription", self.index.subscriptions[sub], AllocationMethod.SUBSCRIPTION_TAG,
                                  f"subscription {sub} tag"))
         return levels
 
     def _workspace_level(self, workspace_id: str) -> _Level:
         ws = self.index.workspaces[workspace_id]
-        return _Level("workspace", ws["tags_norm"], "workspace_tag", f"workspace {ws['workspace_name']} tag")
+        return _Level("workspace", ws["tags_norm"], AllocationMethod.WORKSPACE_TAG, f"workspace {ws['workspace_name']} tag")
 
     def _resource_chain(self, workspace_id: str | None, own: Iterable[_Level]) -> list[_Level]:
         levels = list(own)
@@ -403,7 +403,7 @@ class Resolver:
                 tags.update(level.tags)
             name = f"{endpoint}/{deployment}" if deployment else endpoint
             owner = self._owner_of_chain(self._resource_chain(workspace_id, levels))
-            return [_AmlTarget("endpoint", name, tags, "endpoint_tag",
+            return [_AmlTarget("endpoint", name, tags, AllocationMethod.ENDPOINT_TAG,
                                f"endpoint {name} (tag azuremlendpoint)" + ("" if ep else ", not in inventory"),
                                owner, levels)], ""
         computes = self.index.computes.get(workspace_id, [])
@@ -411,7 +411,7 @@ class Resolver:
         if named:
             match = [c for c in computes if c["compute_name"].lower() == named[1].lower()]
             if match:
-                return [self._compute_target(workspace_id, match[0], "compute_tag",
+                return [self._compute_target(workspace_id, match[0], AllocationMethod.COMPUTE_TAG,
                                              f"compute {match[0]['compute_name']} (tag {named[0]})")], ""
         spelled, source = row_tags.get("computetype"), "tag ComputeType"
         if not spelled and key.get("aml_resource_type"):
@@ -435,7 +435,7 @@ class Resolver:
                   and all(row_tags.get(k) == v for k, v in c["tags_norm"].items())]
         if len(tagged) == 1:
             c = tagged[0]
-            return [self._compute_target(workspace_id, c, "compute_tag",
+            return [self._compute_target(workspace_id, c, AllocationMethod.COMPUTE_TAG,
                                          f"compute {_candidate_name(c)} (its tags are on the row)")], ""
         if canonical == SERVERLESS:
             return [], f"serverless compute ({how_type}): no compute in the inventory"
@@ -449,7 +449,7 @@ class Resolver:
         if len(match) == 1:
             c = match[0]
             return [self._compute_target(
-                workspace_id, c, "compute_match",
+                workspace_id, c, AllocationMethod.COMPUTE_MATCH,
                 f"compute {_candidate_name(c)} (only {_candidate_type(c)} of size {_size_text(c)}; {how})")], ""
         if all("deployment_name" in c for c in match):
             counts = [Decimal(c.get("instance_count") or 0) for c in match]
@@ -466,7 +466,7 @@ class Resolver:
         weights = [n / total for n in counts] if total > 0 else [Decimal(1) / len(match)] * len(match)
         return [
             self._compute_target(
-                workspace_id, c, "compute_split",
+                workspace_id, c, AllocationMethod.COMPUTE_SPLIT,
                 f"compute {_candidate_name(c)} ({weight:.2%} of a split over {len(match)} {_candidate_type(c)} "
                 f"of size {_size_text(c)}, by {basis}; {how})", weight)
             for c, weight in zip(match, weights, strict=True)
@@ -544,17 +544,17 @@ class Resolver:
         commitment = key.get("commitment_discount_name") or key.get("commitment_discount_id")
         what = key.get("commitment_discount_type") or "commitment"
         if status == "unused":
-            project, method = self.commitments.unused_project, "unused_commitment"
+            project, method = self.commitments.unused_project, AllocationMethod.UNUSED_COMMITMENT
             rule = f"unused hours of {what} '{commitment}' (commitment status Unused)"
         elif category == "purchase" and key.get("commitment_discount_id"):
-            project, method = self.commitments.purchase_project, "commitment_purchase"
+            project, method = self.commitments.purchase_project, AllocationMethod.COMMITMENT_PURCHASE
             rule = f"purchase of {what} '{commitment}': billed only, amortized into the usage it covers"
         else:
             return None
         row_tags = normalize_tags(key.get("tags"))
         hit = self._first(row_tags, self.tag_keys.project)
         if hit:
-            project, method = self.normalize_project(hit[1]), "row_tag"
+            project, method = self.normalize_project(hit[1]), AllocationMethod.ROW_TAG
             rule = f"row tag '{hit[0]}' ({rule})"
         return {
             "key_id": key["key_id"], "resource_id": resource_id, "workspace_id": None, "aml_kind": "other",
@@ -576,7 +576,7 @@ class Resolver:
 
     def _levels(self, key: dict, row_tags: dict[str, str], workspace_id: str | None,
                 target: _AmlTarget | None) -> list[_Level]:
-        available: dict[str, _Level] = {"row": _Level("row", row_tags, "row_tag", "row tag")}
+        available: dict[str, _Level] = {"row": _Level("row", row_tags, AllocationMethod.ROW_TAG, "row tag")}
         if target:
             available["aml_resource"] = _Level("aml_resource", target.tags, target.method, target.rule)
         if workspace_id:
@@ -609,11 +609,11 @@ class Resolver:
             if matched:
                 index, config_rule = matched
                 project = self.normalize_project(config_rule.project)
-                method, rule = "rule", f"finops.yaml attribution.rules[{index}]"
+                method, rule = AllocationMethod.RULE, f"finops.yaml attribution.rules[{index}]"
                 owner = owner or config_rule.owner
                 cost_center = cost_center or config_rule.cost_center
         if project is None:
-            project, method, rule = UNALLOCATED, "unallocated", "no project tag, inherited tag or rule"
+            project, method, rule = UNALLOCATED, AllocationMethod.UNALLOCATED, "no project tag, inherited tag or rule"
         return {"project": project, "owner": owner, "cost_center": cost_center,
                 "allocation_method": method, "allocation_rule": rule}
 
@@ -723,7 +723,7 @@ def share_dependencies(parts: pl.DataFrame, key_amounts: pl.DataFrame, config: F
     key vault, registry and insights the hub and all its projects — by their direct compute,
     endpoint and workspace spend (or the configured policy). A dependency nobody but
     `(unallocated)` used keeps the ordinary chain (its workspace's tags, then the rules)."""
-    candidates = parts.filter((pl.col("aml_kind") == "dependency") & (pl.col("allocation_method") != "row_tag"))
+    candidates = parts.filter((pl.col("aml_kind") == "dependency") & (pl.col("allocation_method") != AllocationMethod.ROW_TAG))
     if candidates.height == 0:
         return parts
     spend = _direct_spend(parts, key_amounts)
@@ -756,7 +756,7 @@ def share_dependencies(parts: pl.DataFrame, key_amounts: pl.DataFrame, config: F
             shared_rows.append({
                 **{k: part[k] for k in RESOLUTION_SCHEMA.names()},
                 "project": project,
-                "allocation_method": "shared_split",
+                "allocation_method": AllocationMethod.SHARED_SPLIT,
                 "allocation_rule": f"shared cost of {whose} split by {basis}: {explanation}",
                 "weight": weight,
             })

@@ -44,7 +44,7 @@ from dagster_project.costs.repair_csv import (
 )
 from dagster_project.costs.schemas import SchemaInfo, UnknownSchemaError, detect_schema, read_header
 from dagster_project.sql import load_sql
-from dagster_project.warehouse import mark_staged, transaction
+from dagster_project.warehouse import mark_staged, prepare, transaction
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 
@@ -118,13 +118,6 @@ class LoadResult:
             f"{b.source_file}: manifest dataRowCount {b.expected_rows}, file has {b.rows_read} data rows"
             for b in self.blobs if b.row_count_mismatch
         ]
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the public and staging tables and this connection's build views when missing."""
-    from dagster_project.warehouse import prepare
-
-    prepare(con)
 
 
 @dataclass(frozen=True)
@@ -307,7 +300,7 @@ def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: dat
     month = month.replace(day=1)
     runs = [materialize_run(r) for r in runs]  # remote sources: download the loaded runs only
     files, empty = _classify(runs, month)
-    ensure_tables(con)
+    prepare(con)  # the one DDL home: the catalog, through the warehouse
     with tempfile.TemporaryDirectory(prefix="aml-finops-load-") as tmp:
         # UTF-16 files are transcoded up front; files DuckDB refuses are repaired after a failed
         # attempt (the fast path stays free of any pre-scan), then the month is loaded again.
@@ -344,14 +337,14 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
             con.execute(load_sql(f"costs/{macro}"))
         con.execute(load_sql("costs/create_cost_reject_raw"))
         with transaction(con):
-            con.execute(load_sql("costs/delete_cost_line_items_month"), {"month": month})
-            con.execute(load_sql("costs/delete_cost_rejects_month"), {"month": month})
+            con.execute(load_sql("costs/delete_cost_line_items_month"), {"billing_month": month})
+            con.execute(load_sql("costs/delete_cost_rejects_month"), {"billing_month": month})
             for (family, name, fmt, basis), group in sorted(groups.items()):
                 paths = [str(repaired.get(f.relative, f.blob.path)) for f in group]
                 relatives = [f.relative for f in group]
                 family = "ea" if family == "mca" else family  # MCA: the EA fields in camelCase
                 stub = str(_stub(Path(tmp), family, fmt))
-                params: dict[str, object] = {"files": [*paths, stub], "month": month, "paths": paths,
+                params: dict[str, object] = {"files": [*paths, stub], "billing_month": month, "paths": paths,
                                              "relatives": relatives, "source_schema": name}
                 if family == "ea":
                     params["cost_basis"] = basis
@@ -359,7 +352,7 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
                     con.execute(_insert_statement(family, fmt), params)
                 except duckdb.Error as exc:
                     raise _GroupFailed(group, fmt, exc) from exc
-                in_group = {"month": month, "relatives": relatives}
+                in_group = {"billing_month": month, "relatives": relatives}
                 if fmt == "csv":
                     con.execute(load_sql("costs/number_cost_line_items_rows"), in_group)
                 for relative, rows, rejected in con.execute(load_sql("costs/cost_month_file_counts"),
@@ -374,8 +367,8 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
                     rows, rejected = counts.get(f.relative, (0, 0))
                     result.blobs.append(BlobLoad(f.relative, f.run.export_name, f.run.run_id, name,
                                                  f.blob.expected_rows, rows, rejected))
-            con.execute(load_sql("costs/insert_cost_rejects"), {"month": month})
-            con.execute(load_sql("costs/delete_cost_line_items_rejected"), {"month": month})
+            con.execute(load_sql("costs/insert_cost_rejects"), {"billing_month": month})
+            con.execute(load_sql("costs/delete_cost_line_items_rejected"), {"billing_month": month})
             con.execute("DROP TABLE IF EXISTS cost_reject_raw")
             for table in ("cost_line_items", "cost_rejects"):
                 mark_staged(con, month, table)
@@ -383,7 +376,7 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
     result.blobs.sort(key=lambda b: b.source_file)
     result.rows_rejected = sum(b.rows_rejected for b in result.blobs)
     for currency, n, billed, effective in con.execute(
-            load_sql("costs/cost_line_items_month_totals"), {"month": month}).fetchall():
+            load_sql("costs/cost_line_items_month_totals"), {"billing_month": month}).fetchall():
         result.totals[currency] = CurrencyTotals(n, billed, effective)
     result.rows_loaded = sum(t.line_items for t in result.totals.values())
     return result

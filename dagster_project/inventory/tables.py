@@ -1,6 +1,6 @@
-"""Normalize the azure-ai-ml listing into the `inventory_*` Polars tables (DESIGN §7).
+"""Normalize the azure-ai-ml listing into the `inventory_*` Polars tables (docs/inventory.md).
 
-Every table has a fixed `pl.Schema` (an empty listing still yields typed, empty frames) and the
+Every table has a fixed `pl.Schema` from the table catalog (an empty listing still yields typed, empty frames) and the
 same conventions:
 
 * ids are lowercased for joins (`*_id`) and kept as the service wrote them (`*_id_original`);
@@ -32,6 +32,7 @@ from azure.ai.ml._restclient.arm_ml_service import models as rest_models
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline.transport import HttpTransport
 
+from dagster_project.catalog import INVENTORY_TABLES, inventory_attribute, polars_schema, table
 from dagster_project.inventory.listing import (
     DEFAULT_MAX_WORKERS,
     Listed,
@@ -45,155 +46,10 @@ from dagster_project.inventory.snapshot_paths import read_snapshot_info
 
 UTC_TIME = pl.Datetime("us", "UTC")
 
-WORKSPACES_SCHEMA = pl.Schema({
-    "workspace_id": pl.Utf8,
-    "workspace_id_original": pl.Utf8,
-    "subscription_id": pl.Utf8,
-    "resource_group": pl.Utf8,
-    "workspace_name": pl.Utf8,
-    "location": pl.Utf8,
-    "storage_account_id": pl.Utf8,
-    "container_registry_id": pl.Utf8,
-    "key_vault_id": pl.Utf8,
-    "application_insights_id": pl.Utf8,
-    "tags": pl.Utf8,
-    "created_on": UTC_TIME,
-    "captured_at": UTC_TIME,
-    # version 1.2: Default | Hub | Project | FeatureStore, and a project's hub (lowercase ARM id).
-    "workspace_kind": pl.Utf8,
-    "hub_workspace_id": pl.Utf8,
-})
-
-COMPUTES_SCHEMA = pl.Schema({
-    "compute_id": pl.Utf8,
-    "compute_id_original": pl.Utf8,
-    "workspace_id": pl.Utf8,
-    "compute_name": pl.Utf8,
-    "compute_type": pl.Utf8,
-    "vm_size": pl.Utf8,
-    "vm_priority": pl.Utf8,
-    "state": pl.Utf8,
-    "provisioning_state": pl.Utf8,
-    "created_on": UTC_TIME,
-    "created_by": pl.Utf8,
-    "last_operation_name": pl.Utf8,
-    "last_operation_time": UTC_TIME,
-    "last_operation_status": pl.Utf8,
-    "idle_shutdown": pl.Utf8,
-    "idle_shutdown_minutes": pl.Int64,
-    "stop_schedule_enabled": pl.Boolean,
-    "assigned_user_object_id": pl.Utf8,
-    "min_nodes": pl.Int64,
-    "max_nodes": pl.Int64,
-    "idle_seconds_before_scaledown": pl.Int64,
-    "current_nodes": pl.Int64,
-    "idle_nodes": pl.Int64,
-    "tags": pl.Utf8,
-    "captured_at": UTC_TIME,
-    # version 1.2: instances: the creator's object id (createdBy.userId), to tell whether the
-    # assigned user is the creator.
-    "created_by_object_id": pl.Utf8,
-})
-
-ASSET_VERSIONS_SCHEMA = pl.Schema({
-    "asset_id": pl.Utf8,
-    "asset_id_original": pl.Utf8,
-    "workspace_id": pl.Utf8,
-    "kind": pl.Utf8,
-    "name": pl.Utf8,
-    "version": pl.Utf8,
-    "created_on": UTC_TIME,
-    "created_by": pl.Utf8,
-    "is_archived": pl.Boolean,
-    "path": pl.Utf8,
-    "image": pl.Utf8,
-    "conda_file": pl.Utf8,
-    "tags": pl.Utf8,
-    "captured_at": UTC_TIME,
-})
-
-ENDPOINTS_SCHEMA = pl.Schema({
-    "endpoint_id": pl.Utf8,
-    "endpoint_id_original": pl.Utf8,
-    "workspace_id": pl.Utf8,
-    "endpoint_name": pl.Utf8,
-    "auth_mode": pl.Utf8,
-    "provisioning_state": pl.Utf8,
-    "traffic": pl.Utf8,
-    "mirror_traffic": pl.Utf8,
-    "tags": pl.Utf8,
-    "created_on": UTC_TIME,
-    "captured_at": UTC_TIME,
-})
-
-DEPLOYMENTS_SCHEMA = pl.Schema({
-    "deployment_id": pl.Utf8,
-    "deployment_id_original": pl.Utf8,
-    "endpoint_id": pl.Utf8,
-    "workspace_id": pl.Utf8,
-    "endpoint_name": pl.Utf8,
-    "deployment_name": pl.Utf8,
-    "instance_type": pl.Utf8,
-    "instance_count": pl.Int64,
-    "provisioning_state": pl.Utf8,
-    "model": pl.Utf8,
-    "environment": pl.Utf8,
-    "traffic_pct": pl.Int64,
-    "mirror_traffic_pct": pl.Int64,
-    "scale_type": pl.Utf8,
-    "tags": pl.Utf8,
-    "created_on": UTC_TIME,
-    "captured_at": UTC_TIME,
-})
-
-JOBS_SCHEMA = pl.Schema({
-    "job_id": pl.Utf8,
-    "job_id_original": pl.Utf8,
-    "workspace_id": pl.Utf8,
-    "job_name": pl.Utf8,
-    "display_name": pl.Utf8,
-    "experiment_name": pl.Utf8,
-    "job_type": pl.Utf8,
-    "compute_name": pl.Utf8,
-    "compute_id": pl.Utf8,
-    "status": pl.Utf8,
-    "created_on": UTC_TIME,
-    "start_time": UTC_TIME,
-    "end_time": UTC_TIME,
-    "environment": pl.Utf8,
-    "captured_at": UTC_TIME,
-})
-
-RESOURCE_GROUPS_SCHEMA = pl.Schema({
-    "resource_group_id": pl.Utf8,
-    "subscription_id": pl.Utf8,
-    "resource_group": pl.Utf8,
-    "resource_group_original": pl.Utf8,
-    "location": pl.Utf8,
-    "provisioning_state": pl.Utf8,
-    "managed_by": pl.Utf8,
-    "tags": pl.Utf8,
-    "captured_at": UTC_TIME,
-})
-
-SUBSCRIPTIONS_SCHEMA = pl.Schema({
-    "subscription_id": pl.Utf8,
-    "display_name": pl.Utf8,
-    "state": pl.Utf8,
-    "tags": pl.Utf8,
-    "captured_at": UTC_TIME,
-})
-
-TABLE_SCHEMAS: dict[str, pl.Schema] = {
-    "inventory_workspaces": WORKSPACES_SCHEMA,
-    "inventory_computes": COMPUTES_SCHEMA,
-    "inventory_asset_versions": ASSET_VERSIONS_SCHEMA,
-    "inventory_endpoints": ENDPOINTS_SCHEMA,
-    "inventory_deployments": DEPLOYMENTS_SCHEMA,
-    "inventory_jobs": JOBS_SCHEMA,
-    "inventory_resource_groups": RESOURCE_GROUPS_SCHEMA,
-    "inventory_subscriptions": SUBSCRIPTIONS_SCHEMA,
-}
+# The columns of every inventory table live in the catalog (dagster_project/catalog/tables/inventory.py).
+TABLE_SCHEMAS: dict[str, pl.Schema] = {name: polars_schema(name) for name in INVENTORY_TABLES}
+RESOURCE_GROUPS_SCHEMA = TABLE_SCHEMAS["inventory_resource_groups"]
+SUBSCRIPTIONS_SCHEMA = TABLE_SCHEMAS["inventory_subscriptions"]
 
 
 @dataclass
@@ -217,17 +73,8 @@ class Inventory:
     subscriptions: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUBSCRIPTIONS_SCHEMA))
 
     def tables(self) -> dict[str, pl.DataFrame]:
-        """The frames by published table name (DESIGN §7)."""
-        return {
-            "inventory_workspaces": self.workspaces,
-            "inventory_computes": self.computes,
-            "inventory_asset_versions": self.asset_versions,
-            "inventory_endpoints": self.endpoints,
-            "inventory_deployments": self.deployments,
-            "inventory_jobs": self.jobs,
-            "inventory_resource_groups": self.resource_groups,
-            "inventory_subscriptions": self.subscriptions,
-        }
+        """The frames by published table name, in the catalog's order."""
+        return {name: getattr(self, inventory_attribute(name)) for name in INVENTORY_TABLES}
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,7 +444,7 @@ def _subscription_row(body: dict[str, Any], captured_at: datetime) -> dict[str, 
     }
 
 
-def _frame(rows: list[dict[str, Any]], schema: pl.Schema, sort_by: str) -> pl.DataFrame:
+def _frame(rows: list[dict[str, Any]], schema: pl.Schema, sort_by: str | None) -> pl.DataFrame:
     frame = pl.from_dicts(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     return frame.sort(sort_by, maintain_order=True)
 
@@ -650,18 +497,9 @@ def build_inventory(
     for body in subscriptions:
         add("inventory_subscriptions", str(body.get("id") or "?"), "subscription", _subscription_row, body, captured)
 
-    return Inventory(
-        workspaces=_frame(rows["inventory_workspaces"], WORKSPACES_SCHEMA, "workspace_id"),
-        computes=_frame(rows["inventory_computes"], COMPUTES_SCHEMA, "compute_id"),
-        asset_versions=_frame(rows["inventory_asset_versions"], ASSET_VERSIONS_SCHEMA, "asset_id"),
-        endpoints=_frame(rows["inventory_endpoints"], ENDPOINTS_SCHEMA, "endpoint_id"),
-        deployments=_frame(rows["inventory_deployments"], DEPLOYMENTS_SCHEMA, "deployment_id"),
-        jobs=_frame(rows["inventory_jobs"], JOBS_SCHEMA, "job_id"),
-        captured_at=captured,
-        failures=failures,
-        resource_groups=_frame(rows["inventory_resource_groups"], RESOURCE_GROUPS_SCHEMA, "resource_group_id"),
-        subscriptions=_frame(rows["inventory_subscriptions"], SUBSCRIPTIONS_SCHEMA, "subscription_id"),
-    )
+    frames = {inventory_attribute(name): _frame(rows[name], TABLE_SCHEMAS[name], table(name).key)
+              for name in INVENTORY_TABLES}
+    return Inventory(**frames, captured_at=captured, failures=failures)
 
 
 def collect_inventory(

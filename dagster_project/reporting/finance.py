@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from dagster_project.attribution.commitments import finance_commitments
+from dagster_project.attribution.methods import UNALLOCATED
 from dagster_project.money import (
     CENT,
     allocate_optional,
@@ -27,9 +28,8 @@ from dagster_project.money import (
     total,
 )
 from dagster_project.reporting.provenance import Provenance, read_provenance
-from dagster_project.sql import load_sql
+from dagster_project.sql import load_sql, sql_parameters
 
-UNALLOCATED = "(unallocated)"
 CURRENCY = "billing_currency"
 CENTS = pl.Decimal(38, 2)
 FRACTION = pl.Decimal(38, 10)
@@ -92,7 +92,8 @@ def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: 
     con.execute(load_sql("schema/macro_change_pct"))  # finance_summary's change (readers too)
 
     def view(name: str, **extra) -> pl.DataFrame:
-        return con.sql(load_sql(f"reports/{name}"), params={**params, **extra}).pl()
+        statement = load_sql(f"reports/{name}")
+        return con.sql(statement, params=sql_parameters(statement, **params, **extra)).pl()
 
     return FinanceViews(
         month=month,

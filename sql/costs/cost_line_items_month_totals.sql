@@ -5,6 +5,6 @@ SELECT
     sum(billed_cost) AS billed_cost,
     sum(effective_cost) AS effective_cost
 FROM staging.cost_line_items
-WHERE billing_month = $month
+WHERE billing_month = $billing_month
 GROUP BY billing_currency
 ORDER BY billing_currency

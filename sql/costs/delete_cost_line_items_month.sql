@@ -1,1 +1,1 @@
-DELETE FROM staging.cost_line_items WHERE billing_month = $month
+DELETE FROM staging.cost_line_items WHERE billing_month = $billing_month

@@ -1,1 +1,1 @@
-DELETE FROM staging.cost_rejects WHERE billing_month = $month
+DELETE FROM staging.cost_rejects WHERE billing_month = $billing_month

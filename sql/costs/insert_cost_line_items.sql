@@ -11,8 +11,8 @@ WITH typed AS (
     {{typed}}
 )
 SELECT
-    CAST($month AS DATE) AS billing_month,
-    coalesce(p_charge_period_start, CAST($month AS TIMESTAMP)) AS charge_period_start,
+    CAST($billing_month AS DATE) AS billing_month,
+    coalesce(p_charge_period_start, CAST($billing_month AS TIMESTAMP)) AS charge_period_start,
     p_charge_period_end AS charge_period_end,
     coalesce(p_billed_cost, 0) AS billed_cost,
     coalesce(p_effective_cost, 0) AS effective_cost,

@@ -1,4 +1,4 @@
--- Record the rows of billing month $month marked for rejection (see insert_cost_line_items) with
+-- Record the rows of billing month $billing_month marked for rejection (see insert_cost_line_items) with
 -- file, 1-based data row, reason and raw text.
 INSERT INTO staging.cost_rejects
 SELECT
@@ -6,8 +6,8 @@ SELECT
     c.source_row,
     substr(c.repairs, 2) AS reason,
     r.raw,
-    CAST($month AS DATE) AS billing_month
+    CAST($billing_month AS DATE) AS billing_month
 FROM staging.cost_line_items AS c
 LEFT JOIN cost_reject_raw AS r
     ON r.source_file = c.source_file AND r.source_row = c.source_row
-WHERE c.billing_month = $month AND starts_with(c.repairs, '!')
+WHERE c.billing_month = $billing_month AND starts_with(c.repairs, '!')

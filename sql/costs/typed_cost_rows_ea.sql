@@ -1,6 +1,6 @@
 -- Typed rows (a fragment for insert_cost_line_items) of one group of EA cost-details files (Cost or CostInBillingCurrency vintage) or MCA files
 -- (the same fields in camelCase: DuckDB binds names case-insensitively; MCA names the currency
--- `billingCurrency` and the group `resourceGroupName`) for billing month $month, mapped to FOCUS names after the FinOps Foundation's conversion rules
+-- `billingCurrency` and the group `resourceGroupName`) for billing month $billing_month, mapped to FOCUS names after the FinOps Foundation's conversion rules
 -- (focus_converters azure.csv). $cost_basis is 'actual' or 'amortized':
 --   actual:    billed = cost; effective = cost, except commitment purchases (effective 0: their
 --              cost is amortized into usage, so FOCUS counts it once);
@@ -139,9 +139,9 @@ SELECT
         WHEN p_billing_currency IS NULL OR p_billing_currency = '' THEN 'missing BillingCurrency'
         WHEN Date IS NULL THEN 'missing Date'
         WHEN p_charge_period_start IS NULL THEN 'bad Date: ' || Date
-        WHEN p_charge_period_start < CAST($month AS TIMESTAMP)
-            OR p_charge_period_start >= CAST($month AS TIMESTAMP) + INTERVAL 1 MONTH
-            THEN 'charge period outside billing month ' || strftime(CAST($month AS DATE), '%Y-%m')
+        WHEN p_charge_period_start < CAST($billing_month AS TIMESTAMP)
+            OR p_charge_period_start >= CAST($billing_month AS TIMESTAMP) + INTERVAL 1 MONTH
+            THEN 'charge period outside billing month ' || strftime(CAST($billing_month AS DATE), '%Y-%m')
                 || ': ' || Date
         WHEN p_tags IS NULL THEN 'bad Tags (not a JSON object)'
     END AS p_reason

@@ -1,4 +1,4 @@
--- Typed rows of one group of FOCUS files (any version) for billing month $month: every data row,
+-- Typed rows of one group of FOCUS files (any version) for billing month $billing_month: every data row,
 -- with the reason it cannot be published (NULL when it can) and the repairs applied to it. A
 -- fragment: insert_cost_line_items splices it into its `typed` CTE. Only the columns named here
 -- are parsed; the raw text of rejected rows is fetched afterwards (cost_reject_raw).
@@ -128,9 +128,9 @@ SELECT
         WHEN p_charge_period_start IS NULL THEN 'bad ChargePeriodStart: ' || ChargePeriodStart
         WHEN ChargePeriodEnd IS NOT NULL AND p_charge_period_end IS NULL
             THEN 'bad ChargePeriodEnd: ' || ChargePeriodEnd
-        WHEN p_charge_period_start < CAST($month AS TIMESTAMP)
-            OR p_charge_period_start >= CAST($month AS TIMESTAMP) + INTERVAL 1 MONTH
-            THEN 'charge period outside billing month ' || strftime(CAST($month AS DATE), '%Y-%m')
+        WHEN p_charge_period_start < CAST($billing_month AS TIMESTAMP)
+            OR p_charge_period_start >= CAST($billing_month AS TIMESTAMP) + INTERVAL 1 MONTH
+            THEN 'charge period outside billing month ' || strftime(CAST($billing_month AS DATE), '%Y-%m')
                 || ': ' || ChargePeriodStart
         WHEN p_tags IS NULL THEN 'bad Tags (not a JSON object)'
     END AS p_reason

@@ -1,1 +1,1 @@
-DELETE FROM staging.staged_parts WHERE billing_month = $month OR billing_month IS NULL
+DELETE FROM staging.staged_parts WHERE billing_month = $billing_month OR billing_month IS NULL

@@ -1,1 +1,1 @@
-DELETE FROM staging.staged_parts WHERE billing_month = $month
+DELETE FROM staging.staged_parts WHERE billing_month = $billing_month

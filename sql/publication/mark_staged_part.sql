@@ -1,1 +1,1 @@
-INSERT INTO staging.staged_parts (billing_month, table_name, folder) VALUES ($month, $table_name, $folder)
+INSERT INTO staging.staged_parts (billing_month, table_name, folder) VALUES ($billing_month, $table_name, $folder)

@@ -1,5 +1,5 @@
--- Inside a publication of $month: the next month's previous-month columns, re-read from the
--- just-replaced allocation of $month (so re-running one month never leaves the next one stale).
+-- Inside a publication of $billing_month: the next month's previous-month columns, re-read from the
+-- just-replaced allocation of $billing_month (so re-running one month never leaves the next one stale).
 -- The change follows the one rule of macro_change_pct, as month_project_spend does.
 -- {{db}} is the file's own catalog (temporary build views shadow the bare public names).
 UPDATE {{db}}.main.project_spend_monthly AS spend
@@ -16,7 +16,7 @@ FROM (
     LEFT JOIN (
         SELECT billing_currency, project, sum(effective_cost) AS effective_cost
         FROM {{db}}.main.cost_allocation
-        WHERE billing_month = $month
+        WHERE billing_month = $billing_month
         GROUP BY ALL
     ) AS previous_month
         ON this_month.billing_currency = previous_month.billing_currency

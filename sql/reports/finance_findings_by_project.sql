@@ -2,7 +2,7 @@
 -- monthly savings. A resource flagged by several rules counts once, with its largest estimate,
 -- in the project of that estimate, so the projects add up to the headline savings.
 WITH open_findings AS (
-    SELECT currency, coalesce(project, '(unallocated)') AS project, resource_id, rule_id, savings
+    SELECT currency, coalesce(project, $unallocated) AS project, resource_id, rule_id, savings
     FROM findings
     WHERE billing_month = $billing_month AND status = 'open'
 ),

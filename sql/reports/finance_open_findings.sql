@@ -11,8 +11,8 @@ WITH open_findings AS (
 
 SELECT
     currency AS billing_currency,
-    coalesce(project, '(unallocated)') AS project,
-    coalesce(owner, '(no owner)') AS owner,
+    coalesce(project, $unallocated) AS project,
+    coalesce(owner, $no_owner) AS owner,
     workspace,
     resource_name,
     resource_id,

@@ -5,8 +5,8 @@ WITH this_month AS (
         billing_currency,
         sum(effective_cost) AS effective_cost,
         sum(billed_cost) AS billed_cost,
-        sum(effective_cost) FILTER (WHERE project = '(unallocated)') AS unallocated_effective_cost,
-        count(DISTINCT project) FILTER (WHERE project <> '(unallocated)') AS projects
+        sum(effective_cost) FILTER (WHERE project = $unallocated) AS unallocated_effective_cost,
+        count(DISTINCT project) FILTER (WHERE project <> $unallocated) AS projects
     FROM cost_allocation
     WHERE billing_month = $billing_month
     GROUP BY billing_currency

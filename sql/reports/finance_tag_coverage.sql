@@ -1,15 +1,14 @@
 -- Finance pack: how the project of each amount was found, as a share of the month's effective
 -- cost per currency: the resource's own tag, a tag inherited from its compute / endpoint /
--- workspace / resource group / subscription, a finops.yaml rule or shared split, or nothing.
+-- workspace / resource group / subscription, a finops.yaml rule or shared split, or nothing
+-- (the method lists: dagster_project/attribution/methods.py, bound as parameters).
 WITH classified AS (
     SELECT
         billing_currency,
         CASE
-            WHEN allocation_method = 'row_tag' THEN 'own tag'
-            WHEN allocation_method IN ('endpoint_tag', 'compute_tag', 'compute_match', 'compute_split',
-                                       'workspace_tag', 'resource_group_tag', 'subscription_tag')
-                THEN 'inherited tag'
-            WHEN allocation_method IN ('rule', 'shared_split') THEN 'rule or shared split'
+            WHEN list_contains($own_tag_methods, allocation_method) THEN 'own tag'
+            WHEN list_contains($inherited_tag_methods, allocation_method) THEN 'inherited tag'
+            WHEN list_contains($rule_methods, allocation_method) THEN 'rule or shared split'
             ELSE 'unallocated'
         END AS coverage,
         allocation_method,

@@ -15,7 +15,7 @@ WITH unallocated AS (
         sum(effective_cost) AS effective_cost,
         sum(billed_cost) AS billed_cost
     FROM cost_allocation
-    WHERE billing_month = $billing_month AND project = '(unallocated)'
+    WHERE billing_month = $billing_month AND project = $unallocated
     GROUP BY billing_currency, resource_id, workspace_id, aml_kind, aml_name, allocation_rule
     HAVING sum(effective_cost) <> 0 OR sum(billed_cost) <> 0
 ),
