@@ -29,8 +29,10 @@ test: $(STAMP)
 	-@bash scripts/ensure_libreoffice.sh
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# ruff for Python; sqlfluff (DuckDB dialect, rules and why in .sqlfluff) for sql/.
 lint: $(STAMP)
 	$(BIN)/ruff check dagster_project assets tests scripts
+	$(BIN)/sqlfluff lint sql --processes 1
 
 dev: $(STAMP)
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml

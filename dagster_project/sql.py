@@ -37,5 +37,14 @@ def sql_parameters(statement: str, **params: object) -> dict[str, object]:
     only the names the statement uses are added."""
     from dagster_project.attribution.methods import sql_vocabulary
 
-    used = set(_PARAMETER.findall(statement))
+    used = set(_PARAMETER.findall(re.sub(r"--[^\n]*", "", statement)))  # comments may name a parameter
     return {**{k: v for k, v in sql_vocabulary().items() if k in used}, **params}
+
+
+MACROS = ("change_pct", "share_pct")  # the macros statements of the warehouse and the packs use
+
+
+def create_macros(con) -> None:
+    """Create `MACROS` on a connection (temporary: readers too)."""
+    for name in MACROS:
+        con.execute(load_sql(f"macros/{name}"))

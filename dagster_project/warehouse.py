@@ -39,7 +39,7 @@ import polars as pl
 from filelock import FileLock
 
 from dagster_project.catalog import INVENTORY_TABLES, MONTHLY_TABLES, TABLES, VIEWS
-from dagster_project.sql import load_sql
+from dagster_project.sql import create_macros, load_sql
 
 STAGING = "staging"
 # Only catalogued table names are ever formatted into SQL text, and only after `_checked`.
@@ -139,7 +139,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(view_sql(view))
     for statement in ("create_staged_parts", "create_publication_journal"):
         con.execute(load_sql(f"publication/{statement}"))
-    con.execute(load_sql("schema/macro_change_pct"))  # month_project_spend and its refresh use it
+    create_macros(con)  # month_project_spend and its refresh use them
     refresh_views(con)
 
 
@@ -165,15 +165,14 @@ def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def view_sql(view: str) -> str:
-    """A public view's statement with the explicit lines' names written in (a view binds no
-    parameters; the names are our own constants, quoted here)."""
-    from dagster_project.attribution.methods import sql_vocabulary
+    """A public view's statement (`sql/schema/spend_by_dimension.sql`) with its name, dimension and
+    explicit line written in: a view binds no parameters, and these are our own constants."""
+    from dagster_project.attribution.methods import EXPLICIT_NONE
 
-    sql = load_sql(f"schema/{view}")
-    for key, value in sql_vocabulary().items():
-        if isinstance(value, str):
-            sql = sql.replace("{{" + key + "}}", "'" + value.replace("'", "''") + "'")
-    return sql
+    dimension = VIEWS[view]
+    none = "'" + EXPLICIT_NONE[dimension].replace("'", "''") + "'"
+    return (load_sql("schema/spend_by_dimension").replace("{{view}}", _identifier(view))
+            .replace("{{dimension}}", _identifier(dimension)).replace("{{none}}", none))
 
 
 @dataclass

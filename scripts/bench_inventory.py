@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dagster_project.demo.large import build_large_tenant  # noqa: E402
 from dagster_project.demo.snapshot import write_snapshot  # noqa: E402
-from dagster_project.inventory import replay, tables  # noqa: E402
+from dagster_project.inventory import collect, replay  # noqa: E402
 from dagster_project.inventory.tables import REPLAY_MAX_WORKERS, load_inventory  # noqa: E402
 
 
@@ -63,7 +63,7 @@ def main() -> int:
             super().__init__(*a, **k)
             transports.append(self)
 
-    tables.ReplayTransport = CountedReplay  # type: ignore[misc]
+    collect.ReplayTransport = CountedReplay  # type: ignore[misc]
     profiler = cProfile.Profile() if args.profile else None
     began = time.perf_counter()
     if profiler:
@@ -72,7 +72,7 @@ def main() -> int:
     if profiler:
         profiler.disable()
     wall = time.perf_counter() - began
-    tables.ReplayTransport = replay.ReplayTransport  # type: ignore[misc]
+    collect.ReplayTransport = replay.ReplayTransport  # type: ignore[misc]
     requests = sum(t.requests_served for t in transports)
 
     counts = {name: frame.height for name, frame in inventory.tables().items()}

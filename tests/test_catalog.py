@@ -90,7 +90,7 @@ def test_the_inventory_normalizer_uses_the_catalogued_schemas():
 
 
 def test_the_line_item_insert_selects_the_catalogued_columns_in_order():
-    sql = load_sql("costs/insert_cost_line_items")
+    sql = load_sql("staging/cost_line_items")
     select = sql[sql.index("\nSELECT\n"):sql.rindex("\nFROM typed")]
     aliases = re.findall(r"\bAS (\w+),?\n", select + "\n")
     assert aliases == list(catalog.table("cost_line_items").column_names)
@@ -99,7 +99,7 @@ def test_the_line_item_insert_selects_the_catalogued_columns_in_order():
 @pytest.mark.parametrize(("family", "stub"), [("focus", FOCUS_STUB_COLUMNS), ("ea", EA_STUB_COLUMNS)])
 def test_the_stub_columns_are_exactly_the_source_columns_the_fragment_reads(family, stub):
     """A file lacking a column the fragment names gets it from the stub; a stale stub entry is an error too."""
-    text = re.sub(r"--[^\n]*", "", load_sql(f"costs/typed_cost_rows_{family}"))
+    text = re.sub(r"--[^\n]*", "", load_sql(f"staging/typed_cost_rows_{family}"))
     text = re.sub(r"'[^']*'", "''", text)
     names = set(re.findall(r"\b(x_[A-Za-z]+|[A-Z][a-z]+[A-Za-z]*|[a-z]+[A-Z][A-Za-z]*)\b", text))
     aliases = set(re.findall(r"\bAS\s+(\w+)", text))  # names the fragment defines (some repeat a source name)

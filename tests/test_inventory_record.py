@@ -423,7 +423,7 @@ def test_ages_count_from_captured_at_not_the_wall_clock(demo_dir: Path, tenant: 
 
     # Replay the same (now "old") snapshot as if it were ten years later.
     import dagster_project.findings.rules as rules_module
-    import dagster_project.inventory.tables as tables_module
+    import dagster_project.inventory.collect as collect_module
 
     class LaterDatetime(datetime):
         @classmethod
@@ -431,7 +431,7 @@ def test_ages_count_from_captured_at_not_the_wall_clock(demo_dir: Path, tenant: 
             return datetime(2036, 11, 1, tzinfo=UTC)
 
     monkeypatch.setattr(rules_module, "datetime", LaterDatetime)
-    monkeypatch.setattr(tables_module, "datetime", LaterDatetime)
+    monkeypatch.setattr(collect_module, "datetime", LaterDatetime)
     later = _findings(load_inventory(demo_dir))
     assert later.equals(baseline)
 

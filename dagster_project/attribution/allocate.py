@@ -53,7 +53,7 @@ def inventory_index(con: duckdb.DuckDBPyConnection, month: date | None = None,
                 for name in OPTIONAL_INVENTORY_FOR_ATTRIBUTION}
     hours = None
     if month is not None and _table_exists(con, "inventory_jobs"):
-        hours = con.sql(load_sql("attribution/compute_running_hours"), params={"billing_month": month}).pl()
+        hours = con.sql(load_sql("intermediate/compute_running_hours"), params={"billing_month": month}).pl()
     return InventoryIndex.build(
         workspaces=frames["inventory_workspaces"],
         computes=frames["inventory_computes"],
@@ -75,14 +75,14 @@ def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: 
                            index: InventoryIndex) -> StagedAllocation:
     """Build the temp tables `month_allocation` and `month_usage` for `month`."""
     params = {"billing_month": month}
-    con.execute(load_sql("attribution/month_key_totals"), params)
-    keys = con.sql(load_sql("attribution/attribution_keys")).pl()
-    amounts = con.sql(load_sql("attribution/key_amounts")).pl()
+    con.execute(load_sql("intermediate/month_key_totals"), params)
+    keys = con.sql(load_sql("intermediate/attribution_keys")).pl()
+    amounts = con.sql(load_sql("intermediate/key_amounts")).pl()
     resolution = resolve_attribution_keys(keys, config, index, amounts)
     con.register("attribution_resolution", resolution)
     try:
-        con.execute(load_sql("attribution/month_allocation"), params)
-        con.execute(load_sql("attribution/month_usage"))
+        con.execute(load_sql("marts/month_allocation"), params)
+        con.execute(load_sql("marts/month_usage"))
     finally:
         con.unregister("attribution_resolution")
     return StagedAllocation(keys=keys.height, parts=resolution.height)
@@ -90,7 +90,7 @@ def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: 
 
 def stage_month_project_spend(con: duckdb.DuckDBPyConnection, month: date) -> None:
     """Build the temp table `month_project_spend` from the published `cost_allocation`."""
-    con.execute(load_sql("attribution/month_project_spend"), {"billing_month": month})
+    con.execute(load_sql("marts/month_project_spend"), {"billing_month": month})
 
 
 def reconciliation(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
@@ -109,7 +109,7 @@ def hours_over_capacity(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataF
 
 
 def allocation_by_method(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
-    return con.sql(load_sql("attribution/allocation_by_method"), params={"billing_month": month}).pl()
+    return con.sql(load_sql("reports/allocation_by_method"), params={"billing_month": month}).pl()
 
 
 def tag_coverage(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:

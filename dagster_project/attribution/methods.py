@@ -17,6 +17,7 @@ COMMITMENT_PURCHASES = "(commitment purchases)"
 # The explicit lines of the owner and cost-center rollups for amounts with none.
 NO_OWNER = "(no owner)"
 NO_COST_CENTER = "(no cost center)"
+EXPLICIT_NONE = {"owner": NO_OWNER, "cost_center": NO_COST_CENTER}  # rollup column → its explicit line
 
 
 class AllocationMethod(StrEnum):

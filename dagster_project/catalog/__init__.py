@@ -6,7 +6,7 @@ the DDL of the public and staging tables (`Table.create_sql`), the Polars schema
 (`polars_schema`), the table lists the warehouse and the assets use, the inventory assets'
 descriptions and the attribution asset's dependencies, and the column tables of `docs/tables.md`
 and `docs/inventory.md` (`python -m dagster_project.catalog.docs`). Adding a column is one line in
-`tables/<area>.py` plus the SQL expression or row builder that fills it; see docs/tables.md, "How
+`tables/<area>.toml` plus the SQL expression or row builder that fills it; see docs/tables.md, "How
 to add a column".
 
 Plain Python: no Dagster import, nothing opened at import time.
@@ -17,15 +17,15 @@ from __future__ import annotations
 import polars as pl
 
 from dagster_project.catalog.model import Column, Table
-from dagster_project.catalog.tables import attribution, costs, findings, inventory
+from dagster_project.catalog.tables import load_tables
 
-TABLES: dict[str, Table] = {t.name: t for t in (*costs.TABLES, *attribution.TABLES, *findings.TABLES,
-                                                 *inventory.TABLES)}
+TABLES: dict[str, Table] = {t.name: t for t in load_tables()}
 
 MONTHLY_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.kind == "monthly")
 INVENTORY_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.kind == "snapshot")
-# Derived in DuckDB only, bodies in sql/schema/<name>.sql (no Parquet mirror).
-VIEWS: tuple[str, ...] = ("owner_spend_monthly", "cost_center_spend_monthly")
+# Derived in DuckDB only (no Parquet mirror): view → the cost_allocation column it rolls spend up by
+# (sql/schema/spend_by_dimension.sql).
+VIEWS: dict[str, str] = {"owner_spend_monthly": "owner", "cost_center_spend_monthly": "cost_center"}
 # Inventory attribution cannot run without / reads when present / reads running hours from.
 INVENTORY_FOR_ATTRIBUTION: tuple[str, ...] = tuple(
     n for n in INVENTORY_TABLES if TABLES[n].attribution == "required")

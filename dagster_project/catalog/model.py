@@ -54,7 +54,6 @@ class Table:
     contract: bool = True  # False: internal, may change without notice
     key: str | None = None
     attribution: Literal["required", "optional", "hours"] | None = None
-    notes: str = ""  # extra prose for the docs, below the column table
 
     @property
     def partition(self) -> str | None:

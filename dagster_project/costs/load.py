@@ -1,7 +1,7 @@
 """Load one billing month of export runs into DuckDB: `cost_line_items` and `cost_rejects`.
 
 DuckDB reads the files itself (CSV, gzip CSV, Parquet) and streams them through the SQL in
-`sql/costs/`; Python never loops over rows. Per schema group (FOCUS any version / EA, CSV or
+`sql/staging/`; Python never loops over rows. Per schema group (FOCUS any version / EA, CSV or
 Parquet) one statement reads the files once, types every row, decides whether it can be
 published and inserts it into `cost_line_items`; a row that cannot be published goes in marked
 with its reason, keeping its place in read order. CSV rows are then numbered from that order,
@@ -10,8 +10,8 @@ month is replaced in one transaction: no reader ever sees a marked row, and any 
 everything back, so a failed load leaves the tables as they were.
 
 File lists, the month and the cost basis are bound parameters. The only text spliced into a
-statement is our own: a family's typed-rows fragment (`sql/costs/typed_cost_rows_*.sql`) into
-`insert_cost_line_items.sql`, and a source fragment (`source_csv.sql` or `source_parquet.sql`)
+statement is our own: a family's typed-rows fragment (`sql/staging/typed_cost_rows_*.sql`) into
+`staging/cost_line_items.sql`, and a source fragment (`source_csv.sql` or `source_parquet.sql`)
 into the `{{source}}` slot of that fragment, with one of two fixed expressions in the CSV
 fragment's `{{ordinal}}` slot.
 
@@ -66,8 +66,7 @@ EA_STUB_COLUMNS = (
 )
 # Both families: the marker columns of a repaired CSV copy (repair_csv), NULL for every other file.
 REPAIR_COLUMNS = (BROKEN_REASON, BROKEN_RAW)
-_MACROS = ("macro_cost_decimal", "macro_cost_timestamp", "macro_cost_tags",
-           "macro_cost_json", "macro_cost_scientific", "macro_cost_long_decimal")
+_MACROS = ("cost_decimal", "cost_timestamp", "cost_tags", "cost_json", "cost_scientific", "cost_long_decimal")
 
 
 class CostLoadError(RuntimeError):
@@ -197,8 +196,8 @@ def _with_source(statement: str, fmt: str, numbered: bool = False) -> str:
 
     Parquet rows always carry the reader's file_row_number.
     """
-    body = load_sql(f"costs/{statement}")
-    source = load_sql(f"costs/source_{fmt}")
+    body = load_sql(f"staging/{statement}")
+    source = load_sql(f"staging/source_{fmt}")
     # Only our own fragment goes in; comments are dropped so the splice stays one SELECT.
     source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("--"))
     source = source.replace("{{ordinal}}", "row_number() OVER ()" if numbered else "CAST(NULL AS BIGINT)")
@@ -221,9 +220,9 @@ def _settings(con: duckdb.DuckDBPyConnection, **values: str | bool) -> Iterator[
 
 
 def _insert_statement(family: str, fmt: str) -> str:
-    """insert_cost_line_items with the family's typed rows, reading from the format's source."""
+    """staging/cost_line_items with the family's typed rows, reading from the format's source."""
     typed = _with_source(f"typed_cost_rows_{family}", fmt)
-    return load_sql("costs/insert_cost_line_items").replace("{{typed}}", typed)
+    return load_sql("staging/cost_line_items").replace("{{typed}}", typed)
 
 
 def _probe_error(con: duckdb.DuckDBPyConnection, group: list[_File], exc: Exception) -> str:
@@ -334,11 +333,11 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
     counts: dict[str, tuple[int, int]] = {}
     with _settings(con, **settings):
         for macro in _MACROS:
-            con.execute(load_sql(f"costs/{macro}"))
-        con.execute(load_sql("costs/create_cost_reject_raw"))
+            con.execute(load_sql(f"macros/{macro}"))
+        con.execute(load_sql("schema/cost_reject_raw"))
         with transaction(con):
-            con.execute(load_sql("costs/delete_cost_line_items_month"), {"billing_month": month})
-            con.execute(load_sql("costs/delete_cost_rejects_month"), {"billing_month": month})
+            con.execute(load_sql("staging/delete_cost_line_items_month"), {"billing_month": month})
+            con.execute(load_sql("staging/delete_cost_rejects_month"), {"billing_month": month})
             for (family, name, fmt, basis), group in sorted(groups.items()):
                 paths = [str(repaired.get(f.relative, f.blob.path)) for f in group]
                 relatives = [f.relative for f in group]
@@ -354,21 +353,21 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
                     raise _GroupFailed(group, fmt, exc) from exc
                 in_group = {"billing_month": month, "relatives": relatives}
                 if fmt == "csv":
-                    con.execute(load_sql("costs/number_cost_line_items_rows"), in_group)
-                for relative, rows, rejected in con.execute(load_sql("costs/cost_month_file_counts"),
+                    con.execute(load_sql("staging/cost_line_items_source_rows"), in_group)
+                for relative, rows, rejected in con.execute(load_sql("staging/cost_line_items_file_counts"),
                                                             in_group).fetchall():
                     counts[relative] = (rows, rejected)
                 # Raw text only for rejected rows: re-read just the files that have any.
                 path_of = dict(zip(relatives, paths, strict=True))
-                for relative, rows in con.execute(load_sql("costs/cost_month_rejected_rows"), in_group).fetchall():
+                for relative, rows in con.execute(load_sql("staging/cost_line_items_rejected_rows"), in_group).fetchall():
                     con.execute(_with_source("cost_reject_raw", fmt, numbered=True),
                                 {"files": [path_of[relative], stub], "source_file": relative, "rows": rows})
                 for f in group:
                     rows, rejected = counts.get(f.relative, (0, 0))
                     result.blobs.append(BlobLoad(f.relative, f.run.export_name, f.run.run_id, name,
                                                  f.blob.expected_rows, rows, rejected))
-            con.execute(load_sql("costs/insert_cost_rejects"), {"billing_month": month})
-            con.execute(load_sql("costs/delete_cost_line_items_rejected"), {"billing_month": month})
+            con.execute(load_sql("staging/cost_rejects"), {"billing_month": month})
+            con.execute(load_sql("staging/delete_cost_line_items_rejected"), {"billing_month": month})
             con.execute("DROP TABLE IF EXISTS cost_reject_raw")
             for table in ("cost_line_items", "cost_rejects"):
                 mark_staged(con, month, table)
@@ -376,7 +375,7 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
     result.blobs.sort(key=lambda b: b.source_file)
     result.rows_rejected = sum(b.rows_rejected for b in result.blobs)
     for currency, n, billed, effective in con.execute(
-            load_sql("costs/cost_line_items_month_totals"), {"billing_month": month}).fetchall():
+            load_sql("staging/cost_line_items_month_totals"), {"billing_month": month}).fetchall():
         result.totals[currency] = CurrencyTotals(n, billed, effective)
     result.rows_loaded = sum(t.line_items for t in result.totals.values())
     return result

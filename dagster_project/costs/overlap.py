@@ -46,7 +46,7 @@ def overlapping_exports(con: duckdb.DuckDBPyConnection, month: date, runs: list[
     names = list(name_of.values())
     # Two folders can hold exports of one name (a copied or re-delivered export): name the folder.
     name_of = {key: (name if names.count(name) == 1 else f"{name} (folder {key})") for key, name in name_of.items()}
-    coverage = con.sql(load_sql("costs/cost_month_coverage"), params={"billing_month": month}).pl()
+    coverage = con.sql(load_sql("staging/cost_line_items_coverage"), params={"billing_month": month}).pl()
     if coverage.height == 0:
         return []
     files = pl.DataFrame({"source_file": list(export_of), "export": list(export_of.values())},

@@ -1,4 +1,4 @@
-"""Schema family detection from an export file's header row (DESIGN §4.1).
+"""Schema family detection from an export file's header row (docs/ingestion.md).
 
 Column names are compared case-insensitively after stripping a UTF-8 BOM and surrounding
 whitespace. The families and how they are told apart:

@@ -1,4 +1,4 @@
-"""Remote export sources behind the `ExportSource` interface (DESIGN §4.1).
+"""Remote export sources behind the `ExportSource` interface (docs/ingestion.md).
 
 * `BlobExportSource`: exports written by Cost Management to Azure Blob Storage / ADLS Gen2, read
   through the real `azure.storage.blob.ContainerClient` (`DefaultAzureCredential` in live runs).

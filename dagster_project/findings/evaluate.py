@@ -52,5 +52,5 @@ def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsCo
         allocation=allocation,
     )
     current = evaluate_findings(config, Resolver(config, index), inputs)
-    history = con.sql(load_sql("findings/finding_history")).pl()
+    history = con.sql(load_sql("intermediate/finding_history")).pl()
     return apply_history(current, history, month)

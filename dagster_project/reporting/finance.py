@@ -28,7 +28,7 @@ from dagster_project.money import (
     total,
 )
 from dagster_project.reporting.provenance import Provenance, read_provenance
-from dagster_project.sql import load_sql, sql_parameters
+from dagster_project.sql import create_macros, load_sql, sql_parameters
 
 CURRENCY = "billing_currency"
 CENTS = pl.Decimal(38, 2)
@@ -89,7 +89,7 @@ class FinanceViews:
 def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: int = 10) -> FinanceViews:
     """Read every finance view of `month` (first day of the month) from the published tables."""
     params = {"billing_month": month}
-    con.execute(load_sql("schema/macro_change_pct"))  # finance_summary's change (readers too)
+    create_macros(con)  # finance_summary's change, the shares (readers too)
 
     def view(name: str, **extra) -> pl.DataFrame:
         statement = load_sql(f"reports/{name}")

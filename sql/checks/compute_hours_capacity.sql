@@ -5,7 +5,8 @@
 WITH month_hours AS (
     SELECT CAST(
         (epoch(CAST($billing_month AS TIMESTAMP) + INTERVAL 1 MONTH) - epoch(CAST($billing_month AS TIMESTAMP))) / 3600
-        AS DECIMAL(38, 10)) AS hours
+        AS DECIMAL(38, 10)
+    ) AS hours
 ),
 
 capacity AS (
@@ -35,8 +36,8 @@ SELECT
 FROM aml_resource_usage AS usage
 INNER JOIN capacity
     ON usage.workspace_id = capacity.workspace_id
-    AND usage.aml_kind = capacity.aml_kind
-    AND lower(usage.aml_name) = capacity.aml_name
+        AND usage.aml_kind = capacity.aml_kind
+        AND lower(usage.aml_name) = capacity.aml_name
 CROSS JOIN month_hours
 WHERE
     usage.billing_month = $billing_month

@@ -18,8 +18,8 @@ SELECT
     CASE
         WHEN sum(effective_cost) = 0 THEN NULL
         ELSE CAST(round(
-            coalesce(sum(effective_cost) FILTER (WHERE tagged), 0) * 100 / sum(effective_cost), 2
-        ) AS DECIMAL(18, 2))
+                coalesce(sum(effective_cost) FILTER (WHERE tagged), 0) * 100 / sum(effective_cost), 2
+            ) AS DECIMAL(18, 2))
     END AS tag_coverage_pct
 FROM allocation_of_month
 GROUP BY ALL

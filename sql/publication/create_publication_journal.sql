@@ -2,5 +2,5 @@
 -- right after the commit, and re-applied by the next writer when the process died in between.
 CREATE TABLE IF NOT EXISTS staging.publication_journal (
     staged VARCHAR NOT NULL,
-    final  VARCHAR NOT NULL
+    final VARCHAR NOT NULL
 )

@@ -3,7 +3,7 @@
 -- month's packs (table_name 'reports', with the staged folder).
 CREATE TABLE IF NOT EXISTS staging.staged_parts (
     billing_month DATE,
-    table_name    VARCHAR NOT NULL,
-    folder        VARCHAR,
-    staged_at     TIMESTAMP NOT NULL DEFAULT current_timestamp
+    table_name VARCHAR NOT NULL,
+    folder VARCHAR,
+    staged_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 )

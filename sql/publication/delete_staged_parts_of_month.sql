@@ -1,1 +1,2 @@
-DELETE FROM staging.staged_parts WHERE billing_month = $billing_month
+DELETE FROM staging.staged_parts
+WHERE billing_month = $billing_month

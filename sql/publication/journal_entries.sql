@@ -1,1 +1,5 @@
-SELECT staged, final FROM staging.publication_journal ORDER BY final
+SELECT
+    staged,
+    final
+FROM staging.publication_journal
+ORDER BY final

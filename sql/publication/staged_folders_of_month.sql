@@ -1,1 +1,2 @@
-SELECT folder FROM staging.staged_parts WHERE billing_month = $billing_month AND folder IS NOT NULL
+SELECT folder FROM staging.staged_parts
+WHERE billing_month = $billing_month AND folder IS NOT NULL

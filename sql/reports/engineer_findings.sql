@@ -19,4 +19,4 @@ SELECT
     last_seen
 FROM findings
 WHERE billing_month = $billing_month AND status = 'open'
-ORDER BY savings DESC, rule_id, resource_id, finding_id
+ORDER BY savings DESC, rule_id ASC, resource_id ASC, finding_id ASC

@@ -12,4 +12,4 @@ SELECT
 FROM cost_allocation
 WHERE billing_month = $billing_month
 GROUP BY billing_month, billing_currency, project, owner, cost_center
-ORDER BY currency, project, effective_cost DESC, owner NULLS LAST, cost_center NULLS LAST
+ORDER BY currency ASC, project ASC, effective_cost DESC, owner ASC NULLS LAST, cost_center ASC NULLS LAST

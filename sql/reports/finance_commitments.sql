@@ -10,7 +10,7 @@ WITH commitment_rows AS (
         commitment_discount_type,
         lower(coalesce(commitment_discount_status, '')) AS status,
         lower(coalesce(charge_category, '')) AS category,
-        coalesce(consumed_unit ILIKE '%hour%', false) AS hourly,
+        coalesce(consumed_unit ILIKE '%hour%', FALSE) AS hourly,
         billed_cost,
         effective_cost,
         consumed_quantity

@@ -14,7 +14,7 @@ SELECT
 FROM export_runs
 WHERE billing_month = $billing_month
 ORDER BY
-    export_name,
+    export_name ASC,
     CASE status WHEN 'loaded' THEN 1 WHEN 'superseded' THEN 2 ELSE 3 END,
     submitted_time DESC NULLS LAST,
-    run_id
+    run_id ASC

@@ -2,7 +2,12 @@
 -- monthly savings. A resource flagged by several rules counts once, with its largest estimate,
 -- in the project of that estimate, so the projects add up to the headline savings.
 WITH open_findings AS (
-    SELECT currency, coalesce(project, $unallocated) AS project, resource_id, rule_id, savings
+    SELECT
+        currency,
+        coalesce(project, $unallocated) AS project,
+        resource_id,
+        rule_id,
+        savings
     FROM findings
     WHERE billing_month = $billing_month AND status = 'open'
 ),
@@ -12,12 +17,15 @@ per_resource AS (
         currency,
         project,
         savings,
-        row_number() OVER (PARTITION BY currency, resource_id ORDER BY savings DESC, project, rule_id) AS pick
+        row_number() OVER (PARTITION BY currency, resource_id ORDER BY savings DESC, project ASC, rule_id ASC) AS pick
     FROM open_findings
 ),
 
 counted AS (
-    SELECT currency, project, sum(savings) AS savings
+    SELECT
+        currency,
+        project,
+        sum(savings) AS savings
     FROM per_resource
     WHERE pick = 1
     GROUP BY currency, project
@@ -42,5 +50,5 @@ SELECT
     CAST(coalesce(counted.savings, 0) AS DECIMAL(38, 10)) AS savings,
     counts.rules
 FROM counts
-LEFT JOIN counted ON counted.currency = counts.currency AND counted.project = counts.project
-ORDER BY billing_currency, savings DESC, open_findings DESC, counts.project
+LEFT JOIN counted ON counts.currency = counted.currency AND counts.project = counted.project
+ORDER BY billing_currency ASC, savings DESC, open_findings DESC, counts.project ASC

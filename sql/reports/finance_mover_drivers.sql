@@ -2,14 +2,26 @@
 -- cost per resource (a compute or endpoint by name, else the billed resource), ranked within
 -- its project by the size of the change. The top movers are explained by their first lines.
 WITH this_month AS (
-    SELECT billing_currency, project, resource_id, aml_kind, aml_name, sum(effective_cost) AS effective_cost
+    SELECT
+        billing_currency,
+        project,
+        resource_id,
+        aml_kind,
+        aml_name,
+        sum(effective_cost) AS effective_cost
     FROM cost_allocation
     WHERE billing_month = $billing_month
     GROUP BY billing_currency, project, resource_id, aml_kind, aml_name
 ),
 
 previous_month AS (
-    SELECT billing_currency, project, resource_id, aml_kind, aml_name, sum(effective_cost) AS effective_cost
+    SELECT
+        billing_currency,
+        project,
+        resource_id,
+        aml_kind,
+        aml_name,
+        sum(effective_cost) AS effective_cost
     FROM cost_allocation
     WHERE billing_month = CAST($billing_month AS DATE) - INTERVAL 1 MONTH
     GROUP BY billing_currency, project, resource_id, aml_kind, aml_name
@@ -24,22 +36,24 @@ moves AS (
         coalesce(this_month.aml_name, previous_month.aml_name) AS aml_name,
         CAST(previous_month.effective_cost AS DECIMAL(38, 10)) AS previous_effective_cost,
         CAST(coalesce(this_month.effective_cost, 0) AS DECIMAL(38, 10)) AS effective_cost,
-        CAST(coalesce(this_month.effective_cost, 0) - coalesce(previous_month.effective_cost, 0)
-            AS DECIMAL(38, 10)) AS change
+        CAST(
+            coalesce(this_month.effective_cost, 0) - coalesce(previous_month.effective_cost, 0)
+            AS DECIMAL(38, 10)
+        ) AS change
     FROM this_month
     FULL OUTER JOIN previous_month
         ON this_month.billing_currency = previous_month.billing_currency
-        AND this_month.project = previous_month.project
-        AND this_month.resource_id IS NOT DISTINCT FROM previous_month.resource_id
-        AND this_month.aml_kind = previous_month.aml_kind
-        AND this_month.aml_name IS NOT DISTINCT FROM previous_month.aml_name
+            AND this_month.project = previous_month.project
+            AND this_month.resource_id IS NOT DISTINCT FROM previous_month.resource_id
+            AND this_month.aml_kind = previous_month.aml_kind
+            AND this_month.aml_name IS NOT DISTINCT FROM previous_month.aml_name
 )
 
 SELECT
     billing_currency,
     project,
     row_number() OVER (
-        PARTITION BY billing_currency, project ORDER BY abs(change) DESC, aml_name, resource_id
+        PARTITION BY billing_currency, project ORDER BY abs(change) DESC, aml_name, resource_id ASC
     ) AS rank,
     coalesce(aml_name, regexp_extract(resource_id, '[^/]+$'), '(no resource id)') AS resource,
     aml_kind,

@@ -4,7 +4,9 @@
 WITH open_findings AS (
     SELECT
         *,
-        row_number() OVER (PARTITION BY currency, resource_id ORDER BY savings DESC, rule_id, finding_id) AS pick
+        row_number()
+            OVER (PARTITION BY currency, resource_id ORDER BY savings DESC, rule_id ASC, finding_id ASC)
+            AS pick
     FROM findings
     WHERE billing_month = $billing_month AND status = 'open'
 )
@@ -24,4 +26,4 @@ SELECT
     command,
     finding_id
 FROM open_findings
-ORDER BY billing_currency, savings DESC, rule_id, resource_id, finding_id
+ORDER BY billing_currency ASC, savings DESC, rule_id ASC, resource_id ASC, finding_id ASC

@@ -5,11 +5,7 @@ SELECT
     owner,
     effective_cost,
     billed_cost,
-    CASE
-        WHEN sum(effective_cost) OVER (PARTITION BY billing_currency) = 0 THEN NULL
-        ELSE CAST(round(effective_cost * 100 / sum(effective_cost) OVER (PARTITION BY billing_currency), 2)
-            AS DECIMAL(18, 2))
-    END AS share_pct
+    share_pct(effective_cost, sum(effective_cost) OVER (PARTITION BY billing_currency)) AS share_pct
 FROM owner_spend_monthly
 WHERE billing_month = $billing_month
-ORDER BY billing_currency, effective_cost DESC, owner
+ORDER BY billing_currency ASC, effective_cost DESC, owner ASC

@@ -11,4 +11,4 @@ SELECT
     share_pct
 FROM project_spend_monthly
 WHERE billing_month = $billing_month
-ORDER BY billing_currency, effective_cost DESC, project
+ORDER BY billing_currency ASC, effective_cost DESC, project ASC

@@ -30,10 +30,12 @@ SELECT
     CAST(coalesce(this_month.unallocated_effective_cost, 0) AS DECIMAL(38, 10)) AS unallocated_effective_cost,
     CASE
         WHEN this_month.effective_cost = 0 THEN NULL
-        ELSE CAST(round(coalesce(this_month.unallocated_effective_cost, 0) * 100 / this_month.effective_cost, 2)
-            AS DECIMAL(18, 2))
+        ELSE CAST(
+                round(coalesce(this_month.unallocated_effective_cost, 0) * 100 / this_month.effective_cost, 2)
+                AS DECIMAL(18, 2)
+            )
     END AS unallocated_share_pct,
     this_month.projects
 FROM this_month
 LEFT JOIN previous_month ON this_month.billing_currency = previous_month.billing_currency
-ORDER BY this_month.effective_cost DESC, this_month.billing_currency
+ORDER BY this_month.effective_cost DESC, this_month.billing_currency ASC

@@ -32,11 +32,7 @@ SELECT
     coverage,
     methods,
     CAST(effective_cost AS DECIMAL(38, 10)) AS effective_cost,
-    CASE
-        WHEN sum(effective_cost) OVER (PARTITION BY billing_currency) = 0 THEN NULL
-        ELSE CAST(round(effective_cost * 100 / sum(effective_cost) OVER (PARTITION BY billing_currency), 2)
-            AS DECIMAL(18, 2))
-    END AS share_pct
+    share_pct(effective_cost, sum(effective_cost) OVER (PARTITION BY billing_currency)) AS share_pct
 FROM per_coverage
 ORDER BY
     billing_currency,

@@ -33,7 +33,10 @@ fixes AS (
 ),
 
 creators AS (
-    SELECT lower(workspace_id) AS workspace_key, compute_name, max(created_by) AS created_by
+    SELECT
+        lower(workspace_id) AS workspace_key,
+        compute_name,
+        max(created_by) AS created_by
     FROM inventory_computes
     GROUP BY lower(workspace_id), compute_name
 ),
@@ -43,14 +46,18 @@ workspace_people AS (
         lower(workspace_id) AS workspace_key,
         string_agg(DISTINCT person, ', ' ORDER BY person) AS people
     FROM (
-        SELECT workspace_id, owner AS person
+        SELECT
+            workspace_id,
+            owner AS person
         FROM cost_allocation
         WHERE billing_month = $billing_month AND owner IS NOT NULL AND workspace_id IS NOT NULL
         UNION ALL
-        SELECT workspace_id, created_by AS person
+        SELECT
+            workspace_id,
+            created_by AS person
         FROM inventory_computes
         WHERE created_by IS NOT NULL AND workspace_id IS NOT NULL
-    )
+    ) AS people
     GROUP BY lower(workspace_id)
 ),
 
@@ -61,22 +68,23 @@ matched AS (
         fixes.action AS fix_action,
         fixes.command AS fix_command,
         row_number() OVER (
-            PARTITION BY unallocated.billing_currency, unallocated.resource_id, unallocated.workspace_id,
+            PARTITION BY
+                unallocated.billing_currency, unallocated.resource_id, unallocated.workspace_id,
                 unallocated.aml_kind, unallocated.aml_name, unallocated.allocation_rule
             ORDER BY fixes.resource_name IS NOT DISTINCT FROM unallocated.aml_name DESC, fixes.resource_id
         ) AS pick
     FROM unallocated
     LEFT JOIN fixes
         ON fixes.pick = 1
-        AND (
-            fixes.resource_id = lower(unallocated.resource_id)
-            OR (
-                unallocated.aml_name IS NOT NULL
-                AND unallocated.aml_kind IN ('compute', 'endpoint')
-                AND fixes.resource_name = unallocated.aml_name
-                AND starts_with(fixes.resource_id, lower(unallocated.workspace_id) || '/')
+            AND (
+                fixes.resource_id = lower(unallocated.resource_id)
+                OR (
+                    unallocated.aml_name IS NOT NULL
+                    AND unallocated.aml_kind IN ('compute', 'endpoint')
+                    AND unallocated.aml_name = fixes.resource_name
+                    AND starts_with(fixes.resource_id, lower(unallocated.workspace_id) || '/')
+                )
             )
-        )
 )
 
 SELECT
@@ -106,7 +114,7 @@ FROM matched
 LEFT JOIN workspace_people ON workspace_people.workspace_key = lower(matched.workspace_id)
 LEFT JOIN creators
     ON matched.aml_kind = 'compute'
-    AND creators.workspace_key = lower(matched.workspace_id)
-    AND creators.compute_name = matched.aml_name
+        AND creators.workspace_key = lower(matched.workspace_id)
+        AND matched.aml_name = creators.compute_name
 WHERE matched.pick = 1
-ORDER BY matched.billing_currency, matched.effective_cost DESC, resource, matched.resource_id
+ORDER BY matched.billing_currency ASC, matched.effective_cost DESC, resource ASC, matched.resource_id ASC

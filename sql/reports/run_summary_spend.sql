@@ -7,4 +7,4 @@ SELECT
     change_pct
 FROM project_spend_monthly
 WHERE billing_month = $billing_month
-ORDER BY billing_currency, effective_cost DESC, project
+ORDER BY billing_currency ASC, effective_cost DESC, project ASC

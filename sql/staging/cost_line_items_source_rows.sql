@@ -1,0 +1,17 @@
+-- Number the CSV rows just staged for one group of files ($relatives) in billing month $billing_month.
+-- The insert kept read order (preserve_insertion_order), so within the transaction each file's
+-- rows hold consecutive rowids: a row's 1-based data row is its distance from the file's first.
+-- Numbering here, after the insert, keeps the parallel CSV scan: a row_number() window over the
+-- read would serialize it.
+UPDATE staging.cost_line_items AS items
+SET source_row = items.rowid - first_rows.first_rowid + 1
+FROM (
+    SELECT
+        source_file,
+        min(rowid) AS first_rowid
+    FROM staging.cost_line_items
+    WHERE billing_month = $billing_month AND list_contains($relatives, source_file)
+    GROUP BY source_file
+) AS first_rows
+WHERE items.billing_month = $billing_month
+    AND items.source_file = first_rows.source_file

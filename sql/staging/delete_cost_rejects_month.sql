@@ -1,0 +1,2 @@
+DELETE FROM staging.cost_rejects
+WHERE billing_month = $billing_month

@@ -1,0 +1,70 @@
+"""House rules of the SQL in `sql/`, checked on the files themselves (docs/sql.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dagster_project.attribution.methods import (
+    COMMITMENT_PURCHASES,
+    NO_COST_CENTER,
+    NO_OWNER,
+    UNALLOCATED,
+    UNUSED_COMMITMENT,
+    AllocationMethod,
+)
+from dagster_project.sql import sql_dir, sql_parameters
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYERS = {"macros", "schema", "staging", "intermediate", "marts", "checks", "reports", "publication"}
+FILES = sorted(sql_dir().rglob("*.sql"))
+
+
+def _code(path: Path) -> str:
+    """The statement without its comments."""
+    return re.sub(r"--[^\n]*", "", path.read_text(encoding="utf-8"))
+
+
+def test_every_file_sits_in_a_layer():
+    assert FILES
+    assert {p.parent.relative_to(sql_dir()).as_posix() for p in FILES} <= LAYERS
+
+
+def test_one_statement_per_file():
+    for path in FILES:
+        assert not re.search(r";\s*\S", _code(path)), path
+
+
+def test_one_name_for_the_month_parameter():
+    for path in FILES:
+        assert not re.search(r"\$(month|month_start|partition)\b", _code(path)), path
+
+
+def test_no_allocation_method_or_explicit_name_is_typed_in_sql_or_the_resolver():
+    """Methods and explicit names come from dagster_project/attribution/methods.py as parameters.
+    (The finance pack's coverage label 'unallocated' is a label, not a method: it is not compared.)"""
+    names = [f"'{name}'" for name in (UNALLOCATED, UNUSED_COMMITMENT, COMMITMENT_PURCHASES, NO_OWNER, NO_COST_CENTER)]
+    compared = re.compile(r"allocation_method\s*(?:=|<>|!=|IN\s*\(|NOT IN\s*\()\s*'")
+    for path in FILES:
+        code = _code(path)
+        assert not [name for name in names if name in code], path
+        assert not compared.search(code), path
+    resolver = (ROOT / "dagster_project" / "attribution" / "resolve.py").read_text(encoding="utf-8")
+    assert not [m.value for m in AllocationMethod if f'"{m.value}"' in resolver or f"'{m.value}'" in resolver]
+
+
+def test_no_cte_is_named_like_a_table_a_statement_creates():
+    created = set()
+    for path in FILES:
+        created |= set(re.findall(r"CREATE (?:OR REPLACE )?(?:TEMP )?(?:TABLE|VIEW)(?: IF NOT EXISTS)? (\w+)", _code(path)))
+    created |= {"cost_line_items", "cost_rejects", "cost_allocation", "findings", "project_spend_monthly"}
+    for path in FILES:
+        ctes = re.findall(r"(?:WITH|,)\s*(\w+) AS \(", _code(path))
+        assert not set(ctes) & created, (path, set(ctes) & created)
+
+
+def test_vocabulary_parameters_are_bound_only_where_used():
+    statement = "SELECT * FROM t WHERE project = $unallocated AND billing_month = $billing_month"
+    params = sql_parameters(statement, billing_month="2026-10-01")
+    assert params == {"unallocated": UNALLOCATED, "billing_month": "2026-10-01"}
+    assert sql_parameters("SELECT 1") == {}
