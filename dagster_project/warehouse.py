@@ -19,8 +19,11 @@ published in one transaction, so a reader sees the month before or after, never 
    commit therefore leaves the previous month exactly as it was; a kill after it completes the
    month on the next run.
 
-Only one process may write a DuckDB file, so every writer takes an exclusive lock file next to it
-(`finops.duckdb.lock`); a Dagster backfill running months in parallel processes queues on it.
+Only one process may write a DuckDB file, so every connection takes an exclusive lock file next
+to it (`finops.duckdb.lock`, through `filelock`, which works on Windows too); a Dagster backfill
+running months in parallel processes queues on it. Readers take it too (they used to share a
+POSIX `flock`; filelock has no portable shared mode outside its SQLite-based lock), so readers
+queue behind each other for the short time a read takes.
 """
 
 from __future__ import annotations
