@@ -17,6 +17,7 @@ import polars as pl
 from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
 
 from dagster_project.config import ExportsSource
+from dagster_project.findings.savings import open_findings_per_currency
 from dagster_project.money import round_cents
 from dagster_project.resources import CostExportsResource
 from dagster_project.sql import load_sql, sql_parameters
@@ -217,7 +218,7 @@ def summarize(out_dir: Path, months: list[date]) -> RunSummary:
         spend = con.sql(load_sql("reports/run_summary_spend"), params=params).pl()
         totals_sql = load_sql("reports/run_summary_totals")
         totals = con.sql(totals_sql, params=sql_parameters(totals_sql, **params)).pl()
-        findings = con.sql(load_sql("reports/run_summary_findings"), params=params).pl()
+        findings = open_findings_per_currency(con, summary.latest_month)
         summary.rejects = con.sql(load_sql("reports/run_summary_rejects"),
                                   params={"months": list(months)}).fetchall()[0][0]
     summary.project_spend = spend

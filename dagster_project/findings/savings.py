@@ -1,24 +1,52 @@
-"""Savings totals: per currency, each resource once with its largest estimate.
+"""Savings totals: per currency, each resource once, at its largest savings.
 
 A finding's savings are in the currency of the cost they come from (`findings.currency`); a total
 never adds two currencies. Several rules can flag one resource (an instance left running and
-without idle shutdown); their savings overlap, so a resource counts once, with its largest
-estimate.
+without idle shutdown); their savings overlap, so a resource counts once, at its largest savings.
+That rule has one home, the `counted_findings` SQL macro (`sql/macros/counted_findings.sql`):
+the CLI summary, the finance and the engineer packs read it from the warehouse, and the findings
+asset runs the CLI summary's query over the frame it has just built.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
+import duckdb
 import polars as pl
+
+from dagster_project.sql import load_sql, sql_parameters
+
+
+def install_counted_findings(con: duckdb.DuckDBPyConnection) -> None:
+    """Define `counted_findings(month)` on `con` (a temp macro: read-only connections too)."""
+    con.execute(load_sql("macros/counted_findings"))
+
+
+def open_findings_per_currency(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
+    """billing_currency, open_findings, savings of `month` from the `findings` relation of `con`."""
+    install_counted_findings(con)
+    statement = load_sql("reports/run_summary_findings")
+    return con.sql(statement, params=sql_parameters(statement, billing_month=month)).pl()
 
 
 def savings_per_currency(findings: pl.DataFrame) -> dict[str, Decimal]:
-    """Open findings of a frame: currency → estimated monthly savings."""
-    open_findings = findings.filter(pl.col("status") == "open")
-    if open_findings.height == 0:
+    """Open findings of a one-month frame: currency → estimated monthly savings."""
+    if findings.height == 0:
         return {}
-    per_resource = open_findings.group_by("currency", "resource_id").agg(pl.col("savings").max())
-    return {r["currency"]: r["savings"] for r in per_resource.group_by("currency").agg(
-        pl.col("savings").sum()).sort("currency").iter_rows(named=True)}
+    months = findings["billing_month"].unique().to_list()
+    if len(months) != 1:
+        raise ValueError(f"savings_per_currency takes one month's findings, not {len(months)} months")
+    with duckdb.connect() as con:
+        con.register("findings", findings)
+        totals = open_findings_per_currency(con, months[0])
+    return {r["billing_currency"]: r["savings"] for r in totals.iter_rows(named=True) if r["open_findings"]}
 
+
+def counted_savings_per_currency(frame: pl.DataFrame) -> dict[str, Decimal]:
+    """Savings per currency of a frame of open findings carrying `counted` (engineer_findings)."""
+    if frame.height == 0:
+        return {}
+    per_currency = frame.filter(pl.col("counted")).group_by("currency").agg(pl.col("savings").sum()).sort("currency")
+    return {r["currency"]: r["savings"] for r in per_currency.iter_rows(named=True)}

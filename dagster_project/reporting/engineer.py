@@ -20,8 +20,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from dagster_project.findings.savings import counted_savings_per_currency, install_counted_findings
 from dagster_project.reporting.finance import money
-from dagster_project.sql import load_sql
+from dagster_project.sql import load_sql, sql_parameters
 
 NO_OWNER = "(no owner)"
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
@@ -33,7 +34,9 @@ CSV_COLUMNS = ["rank", "rule_id", "severity", "category", "workspace", "resource
 
 def read_open_findings(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
     """The month's open findings, largest savings first; a missing owner becomes `(no owner)`."""
-    frame = con.sql(load_sql("reports/engineer_findings"), params={"billing_month": month}).pl()
+    install_counted_findings(con)
+    statement = load_sql("reports/engineer_findings")
+    frame = con.sql(statement, params=sql_parameters(statement, billing_month=month)).pl()
     return frame.with_columns(pl.col("owner").fill_null(NO_OWNER))
 
 
@@ -106,23 +109,12 @@ def _evidence_items(evidence: str | None) -> list[tuple[str, str]]:
     return [(str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in parsed.items()]
 
 
-def savings_by_currency(frame: pl.DataFrame) -> dict[str, Decimal]:
-    """Savings per currency, each resource once with its largest estimate (rules overlap)."""
-    if frame.height == 0:
-        return {}
-    per_resource = frame.group_by("currency", "resource_id").agg(pl.col("savings").max())
-    totals: dict[str, Decimal] = {}
-    for currency, savings in per_resource.select("currency", "savings").iter_rows():
-        totals[currency] = totals.get(currency, Decimal(0)) + savings
-    return dict(sorted(totals.items()))
-
-
 def _savings_text(totals: dict[str, Decimal]) -> str:
     return " + ".join(f"{money(v)} {c}/month" for c, v in totals.items()) or "0.00"
 
 
 def render_markdown(owner: str, month: date, frame: pl.DataFrame) -> str:
-    totals = savings_by_currency(frame)
+    totals = counted_savings_per_currency(frame)
     lines = [f"# Cleanup findings — {md_text(owner)} — {month:%Y-%m}", "",
              f"{frame.height} open finding{'s' if frame.height != 1 else ''}, estimated savings "
              f"**{md_text(_savings_text(totals))}** (a resource flagged by several rules counts once, with its "
@@ -205,7 +197,7 @@ def write_engineer_pack(frame: pl.DataFrame, month: date, engineers_dir: Path) -
         script = folder / "cleanup.sh"
         script.write_text(render_cleanup_script(owner, month, mine), encoding="utf-8")
         script.chmod(0o755)
-        packs.append(OwnerPack(owner, folders[owner], mine.height, savings_by_currency(mine)))
+        packs.append(OwnerPack(owner, folders[owner], mine.height, counted_savings_per_currency(mine)))
     packs.sort(key=lambda p: (-sum(p.savings.values(), Decimal(0)), p.owner))
     index = [f"# Engineer pack — {month:%Y-%m}", "",
              "Open cleanup findings per owner, largest savings first. Each folder holds `findings.md` (read "

@@ -19,6 +19,7 @@ import polars as pl
 
 from dagster_project.attribution.commitments import finance_commitments
 from dagster_project.attribution.methods import UNALLOCATED
+from dagster_project.findings.savings import install_counted_findings
 from dagster_project.money import (
     CENT,
     allocate_optional,
@@ -90,6 +91,7 @@ def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: 
     """Read every finance view of `month` (first day of the month) from the published tables."""
     params = {"billing_month": month}
     create_macros(con)  # finance_summary's change, the shares (readers too)
+    install_counted_findings(con)  # the finance_findings_* views count each resource once
 
     def view(name: str, **extra) -> pl.DataFrame:
         statement = load_sql(f"reports/{name}")

@@ -1,5 +1,6 @@
 -- Engineer pack: the open findings of the month, largest savings first, with the evidence and
--- the command (already quoted for a POSIX shell; the tool never runs it).
+-- the command (already quoted for a POSIX shell; the tool never runs it); `counted` marks the
+-- finding whose savings count in a total (macros/counted_findings).
 SELECT
     owner,
     finding_id,
@@ -16,7 +17,7 @@ SELECT
     CAST(evidence AS VARCHAR) AS evidence,
     command,
     first_seen,
-    last_seen
-FROM findings
-WHERE billing_month = $billing_month AND status = 'open'
+    last_seen,
+    counted
+FROM counted_findings($billing_month, $unallocated)
 ORDER BY savings DESC, rule_id ASC, resource_id ASC, finding_id ASC
