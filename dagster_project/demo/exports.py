@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from dagster_project.azure_ids import ArmId
 from dagster_project.demo.tenant import TEN_PLACES, LineItem, Tenant, add_months, line_items
 
 EXPORT_ROOT = "exports"
@@ -177,16 +178,6 @@ def _json(obj: dict[str, str]) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False) if obj else ""
 
 
-def _arm_type(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    lowered = [p.lower() for p in parts]
-    if "providers" not in lowered:
-        return ""
-    i = len(lowered) - 1 - lowered[::-1].index("providers")
-    # provider namespace + every type segment (odd positions after the namespace)
-    return "/".join([parts[i + 1], *parts[i + 2::2]]) if len(parts) > i + 2 else ""
-
-
 def _meter_category(item: LineItem) -> str:
     desc = item.charge_description
     if desc.startswith("Virtual Machines") or desc.startswith("Reserved VM Instance"):
@@ -293,7 +284,7 @@ class _FocusRenderer:
         if tail is None:
             sub = it.subscription
             region_name = REGION_NAMES.get(it.region, it.region)
-            arm = _arm_type(it.resource_id)
+            arm = ArmId.parse(it.resource_id).resource_type
             res = ",".join(_csv_field(v) for v in (
                 "Microsoft", "Microsoft", it.region, region_name, it.resource_id, it.resource_name,
                 it.resource_type, it.service_category, it.service_name, "", it.sku_id, it.sku_meter))
@@ -354,7 +345,7 @@ class _EaRenderer:
         const = self._const.get(key)
         if const is None:
             sub = it.subscription
-            arm = _arm_type(it.resource_id)
+            arm = ArmId.parse(it.resource_id).resource_type
             consumed_service = arm.split("/", 1)[0] if arm else ""
             pre = ",".join(_csv_field(v) for v in (sub.id, sub.name))
             meter = ",".join(_csv_field(v) for v in (

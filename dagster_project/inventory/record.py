@@ -66,7 +66,7 @@ from dagster_project.inventory.listing import (
     DEFAULT_MAX_WORKERS,
     ListingFailure,
     ProgressCallback,
-    _SdkCalls,
+    SdkCalls,
     list_inventory,
     parse_listing_scope,
 )
@@ -365,7 +365,7 @@ def _resolve_workspace_scopes(
             continue
         client = MLClient(credential, subscription_id, None, enable_telemetry=False, show_progress=False,
                           cloud=cloud, transport=transport)
-        for item in _SdkCalls(client, "", None).workspaces(subscription_scope=True):
+        for item in SdkCalls(client, "", None).workspaces(subscription_scope=True):
             name = item.entity.name
             if name.lower() in wanted:
                 scope_id = _normalized_scope(subscription_id, item.entity.resource_group, name)
