@@ -11,7 +11,7 @@ from dagster_project.money import format_money
 
 def money_text(value: Decimal | None) -> str:
     """An amount as everywhere else (`dagster_project.money`): half up to the cent, `1,234.13`."""
-    return "0.00" if value is None else format_money(value)
+    return format_money(value, empty="0.00")
 
 
 def markdown_preview(frame: pl.DataFrame, limit: int = 15) -> MetadataValue:

@@ -138,7 +138,13 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: 
     from rich.table import Table
 
     from dagster_project.attribution.methods import COMMITMENT_PURCHASES, UNUSED_COMMITMENT
-    from dagster_project.money import format_fraction, format_money, format_percent, total
+    from dagster_project.money import (
+        format_fraction,
+        format_money,
+        format_per_currency,
+        format_percent,
+        total,
+    )
     from dagster_project.reporting.finance import with_fractions
     from dagster_project.reporting.packs import CHARGEBACK_NAME, HTML_NAME, WORKBOOK_NAME
 
@@ -189,8 +195,7 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: 
         console.print(f"Unallocated share of {month:%Y-%m}: {shares}")
     elif month is not None:
         console.print(f"Unallocated share: {format_percent(summary.unallocated_share_pct or 0)} of {month:%Y-%m}")
-    savings = " + ".join(f"{format_money(r['savings'])} {c}/month" for c, r in totals.items()
-                         if r["open_findings"]) or "0.00"
+    savings = format_per_currency({c: r["savings"] for c, r in totals.items() if r["open_findings"]})
     console.print(f"Findings: {summary.findings_open} open, estimated savings {savings}")
     for warning in summary.warnings:
         console.print(f"[yellow]Warning: {warning}[/yellow]")

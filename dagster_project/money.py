@@ -15,7 +15,7 @@ Amounts are `Decimal` end to end: a float is refused, so no binary rounding snea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
 CENT = Decimal("0.01")
@@ -88,16 +88,22 @@ def allocate_optional(values: Sequence[object | None], unit: Decimal = CENT) -> 
     return out
 
 
-def format_money(value: object | None, signed: bool = False) -> str:
-    """`1234.125` → `1,234.13`; `signed` puts a `+` before positive amounts; `None` → `–`."""
+def format_money(value: object | None, signed: bool = False, empty: str = EMPTY) -> str:
+    """`1234.125` → `1,234.13`; `signed` puts a `+` before positive amounts; `None` → `empty` (`–`)."""
     if value is None:
-        return EMPTY
+        return empty
     text = f"{round_cents(value):,}"
     if text == "-0.00":
         text = "0.00"
     if signed and not text.startswith("-") and text != "0.00":
         text = "+" + text
     return text
+
+
+def format_per_currency(amounts: Mapping[str, object], suffix: str = "/month") -> str:
+    """Amounts of several currencies, never added: `{"EUR": 360, "USD": 900}` →
+    `360.00 EUR/month + 900.00 USD/month`; no amount at all → `0.00`."""
+    return " + ".join(f"{format_money(v)} {c}{suffix}" for c, v in amounts.items()) or "0.00"
 
 
 def format_percent(value: object | None, signed: bool = False) -> str:

@@ -34,11 +34,11 @@ from dagster_project.money import (
     plain_cents,
     round_cents,
 )
+from dagster_project.money import format_money as report_money
 from dagster_project.reporting import write_month_reports
 from dagster_project.reporting.chargeback import CSV_COLUMNS, safe_cell
-from dagster_project.reporting.finance import money as report_money
-from dagster_project.reporting.finance import with_cents
 from dagster_project.reporting.charts import fit, text_width
+from dagster_project.reporting.finance import with_cents
 from dagster_project.reporting.packs import WORKBOOK_NAME
 from dagster_project.runner import RunSummary
 

@@ -27,11 +27,9 @@ from decimal import Decimal
 
 import polars as pl
 
-from dagster_project.money import total
+from dagster_project.money import format_money, format_percent, total
 from dagster_project.reporting.finance import (
     UNALLOCATED,
-    money,
-    percent,
 )
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b8860b", "#b07aa1", "#ff6f91",
@@ -172,7 +170,7 @@ def bar_chart(bars: Sequence[Bar], currency: str, title: str, chart_id: str, sig
         x, w = min(zero_x, x_end), abs(x_end - zero_x)
         if value != 0:
             w = max(w, 1.5)  # a tiny amount still shows as a sliver
-        amount = money(bar.value, signed=signed)
+        amount = format_money(bar.value, signed=signed)
         value_x = max(zero_x, x_end) + 6
         room = width - value_x - 4
         shown = f"{amount}  {bar.note}" if bar.note and text_width(f"{amount}  {bar.note}") <= room else amount
@@ -233,7 +231,7 @@ def trend_panels(trend: pl.DataFrame, currency: str, chart_id: str, colors: dict
         if previous is not None and previous != 0:
             pct = (values[-1] - previous) * 100 / abs(previous)
             tone = "up" if pct > 0 else ("down" if pct < 0 else "")
-            change = f'<span class="{tone}">{esc(percent(pct, signed=True))}</span> vs {esc(f"{months[-2]:%b}")}'
+            change = f'<span class="{tone}">{esc(format_percent(pct, signed=True))}</span> vs {esc(f"{months[-2]:%b}")}'
         elif previous == 0 and values[-1] != 0:
             change = "new this month"
         title = f"{name}: effective cost per month ({currency})"
@@ -261,13 +259,13 @@ def trend_panels(trend: pl.DataFrame, currency: str, chart_id: str, colors: dict
         for (x, y), month, value in zip(points, months, values, strict=True):
             klass = "point" if len(points) > 1 else "point mark"
             svg.append(f'<circle class="{klass}" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{esc(color)}">'
-                       f'<title>{esc(name)} · {esc(f"{month:%Y-%m}")}: {esc(money(value))} {esc(currency)}</title>'
+                       f'<title>{esc(name)} · {esc(f"{month:%Y-%m}")}: {esc(format_money(value))} {esc(currency)}</title>'
                        "</circle>")
         svg.append("</svg>")
         klass = " muted-panel" if name == UNALLOCATED or name.endswith(" other projects") else ""
         panels.append(f'<figure class="panel{klass}" data-project="{esc(name)}">'
                       f'<figcaption><span class="panel-title" style="border-color:{esc(color)}">{esc(name)}</span>'
-                      f'<span class="panel-value">{esc(money(values[-1]))} <span class="unit">{esc(currency)}</span>'
+                      f'<span class="panel-value">{esc(format_money(values[-1]))} <span class="unit">{esc(currency)}</span>'
                       f'</span><span class="panel-change">{change}</span></figcaption>{"".join(svg)}</figure>')
     return f'<div class="panels">{"".join(panels)}</div>', len(panels)
 

@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from dagster_project.findings.savings import counted_savings_per_currency, install_counted_findings
-from dagster_project.reporting.finance import money
+from dagster_project.money import format_money, format_per_currency
 from dagster_project.sql import load_sql, sql_parameters
 
 NO_OWNER = "(no owner)"
@@ -110,7 +110,7 @@ def _evidence_items(evidence: str | None) -> list[tuple[str, str]]:
 
 
 def _savings_text(totals: dict[str, Decimal]) -> str:
-    return " + ".join(f"{money(v)} {c}/month" for c, v in totals.items()) or "0.00"
+    return format_per_currency(totals)
 
 
 def render_markdown(owner: str, month: date, frame: pl.DataFrame) -> str:
@@ -126,11 +126,11 @@ def render_markdown(owner: str, month: date, frame: pl.DataFrame) -> str:
     for rank, row in enumerate(frame.iter_rows(named=True), start=1):
         lines.append(f"| {rank} | {md_text(row['rule_id'])} | {md_text(row['resource_name'])} | "
                      f"{md_text(row['workspace'])} | {md_text(row['project'])} | {md_text(row['severity'])} | "
-                     f"{money(row['savings'])} {md_text(row['currency'])} |")
+                     f"{format_money(row['savings'])} {md_text(row['currency'])} |")
     for rank, row in enumerate(frame.iter_rows(named=True), start=1):
         lines += ["", f"## {rank}. {md_text(row['resource_name'])} — {md_text(row['rule_id'])}", "",
                   f"{md_text(row['action'])}", "",
-                  f"- **Estimated savings:** {money(row['savings'])} {md_text(row['currency'])} per month",
+                  f"- **Estimated savings:** {format_money(row['savings'])} {md_text(row['currency'])} per month",
                   f"- **Severity:** {md_text(row['severity'])} · **Category:** {md_text(row['category'])}",
                   f"- **Workspace:** {md_text(row['workspace'])} · **Project:** {md_text(row['project'])}",
                   f"- **Resource id:** `{one_line(row['resource_id']).replace('`', '')}`",
@@ -159,7 +159,7 @@ def render_cleanup_script(owner: str, month: date, frame: pl.DataFrame) -> str:
              ""]
     for rank, row in enumerate(frame.iter_rows(named=True), start=1):
         lines.append(f"# [{rank}] {one_line(row['rule_id'])} · {one_line(row['resource_name'])} "
-                     f"({one_line(row['workspace'])}) · est. savings {money(row['savings'])} "
+                     f"({one_line(row['workspace'])}) · est. savings {format_money(row['savings'])} "
                      f"{one_line(row['currency'])}/month")
         lines.append(f"# {one_line(row['action'])}")
         lines.append(commented_command(row["command"]))

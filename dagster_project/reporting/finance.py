@@ -24,7 +24,6 @@ from dagster_project.money import (
     CENT,
     allocate_optional,
     format_money,
-    format_percent,
     round_to,
     total,
 )
@@ -221,18 +220,6 @@ def explanation_text(lines: list[dict]) -> str:
     return "; ".join(parts) or "no resource changed"
 
 
-# -- formatting (one rule: dagster_project.money) ------------------------------------------------
-
-def money(value: Decimal | None, signed: bool = False) -> str:
-    """`1234.125` → `1,234.13` (half up to the cent); `signed` adds `+` to positive values."""
-    return format_money(value, signed=signed)
-
-
-def percent(value: Decimal | None, signed: bool = False) -> str:
-    """A published percentage (`65.99` → `65.99%`)."""
-    return format_percent(value, signed=signed)
-
-
-__all__ = ["CENT", "UNALLOCATED", "FinanceViews", "column_total", "explanation_text", "for_currency", "money",
-           "mover_explanations", "percent", "percent_to_fraction", "read_commitments", "read_finance_views", "with_cents",
+__all__ = ["CENT", "UNALLOCATED", "FinanceViews", "column_total", "explanation_text", "for_currency", "mover_explanations",
+           "percent_to_fraction", "read_commitments", "read_finance_views", "with_cents",
            "with_fractions"]

@@ -20,7 +20,7 @@ from string import Template
 
 import polars as pl
 
-from dagster_project.money import format_fraction, total
+from dagster_project.money import format_fraction, format_money, format_percent, total
 from dagster_project.reporting.charts import (
     COVERAGE_COLORS,
     DOWN,
@@ -43,9 +43,7 @@ from dagster_project.reporting.finance import (
     FinanceViews,
     column_total,
     for_currency,
-    money,
     mover_explanations,
-    percent,
     with_fractions,
 )
 from dagster_project.reporting.html_tables import Column, sum_table, table, trend_table, txt_class
@@ -90,7 +88,7 @@ def _kpis(views: FinanceViews, currency: str) -> str:
     delta = (summary["effective_cost"] - summary["previous_effective_cost"]
              if summary["previous_effective_cost"] is not None else None)
     change_text = ("no previous month available" if change is None and delta is None else
-                   f"{percent(change, signed=True)} ({money(delta, signed=True)}) vs previous month")
+                   f"{format_percent(change, signed=True)} ({format_money(delta, signed=True)}) vs previous month")
     tone = "" if delta is None or delta == 0 else (" up" if delta > 0 else " down")
     month_total = summary["effective_cost"]
 
@@ -104,18 +102,18 @@ def _kpis(views: FinanceViews, currency: str) -> str:
     unallocated = for_currency(views.unallocated, currency)
     known = total(unallocated.filter(pl.col("owner_hint_strength") == "known")["effective_cost"].to_list())
     cards = [
-        ("Effective cost", f"{money(summary['effective_cost'])}", currency,
+        ("Effective cost", f"{format_money(summary['effective_cost'])}", currency,
          f'<span class="{tone.strip()}">{esc(change_text)}</span>'),
-        ("Billed cost", f"{money(summary['billed_cost'])}", currency, "invoice basis (purchases when billed)"),
+        ("Billed cost", f"{format_money(summary['billed_cost'])}", currency, "invoice basis (purchases when billed)"),
         ("Unallocated", format_fraction(unallocated_share), "",
-         f"{esc(money(summary['unallocated_effective_cost']))} {esc(currency)} with no project; "
-         f"{esc(money(known))} of it has a known owner"),
+         f"{esc(format_money(summary['unallocated_effective_cost']))} {esc(currency)} with no project; "
+         f"{esc(format_money(known))} of it has a known owner"),
         ("Tag coverage", format_fraction(tagged), "",
          f"{esc(format_fraction(own))} from the resource's own tag, the rest inherited"),
     ]
     if findings.height:
         f = findings.row(0, named=True)
-        cards.append(("Cleanup identified", money(f["savings"]), currency,
+        cards.append(("Cleanup identified", format_money(f["savings"]), currency,
                       f"per month · {f['open_findings']:,} open findings on {f['resources']:,} resources"))
     html_cards = []
     for title, value, unit, note in cards:
@@ -134,7 +132,7 @@ def _movers_card(views: FinanceViews, currency: str, cid: str, suffix: str) -> t
         return "".join(out), 0
     explained = mover_explanations(views, currency)
     bars = [Bar(r["project"], r["change"], UP if r["change"] > 0 else DOWN,
-                {"new": "new", "gone": "no spend this month"}.get(r["direction"], percent(r["change_pct"], signed=True)))
+                {"new": "new", "gone": "no spend this month"}.get(r["direction"], format_percent(r["change_pct"], signed=True)))
             for r in movers.iter_rows(named=True)]
     out.append('<p class="sub">Change in effective cost from the month before, increases in red, and the resources '
                'whose change explains it (a compute or endpoint by name, else the billed resource).</p>')
@@ -145,18 +143,18 @@ def _movers_card(views: FinanceViews, currency: str, cid: str, suffix: str) -> t
     rows = []
     for r in movers.iter_rows(named=True):
         tone = " up" if r["change"] > 0 else (" down" if r["change"] < 0 else "")
-        pct = {"new": "new", "gone": "gone"}.get(r["direction"], percent(r["change_pct"], signed=True))
+        pct = {"new": "new", "gone": "gone"}.get(r["direction"], format_percent(r["change_pct"], signed=True))
         items = []
         for line in explained.get(r["project"], []):
             kind = f' <span class="muted">{esc(line["kind"])}</span>' if line["kind"] else ""
             line_tone = "up" if line["change"] > 0 else "down"
             items.append(f'<li><span class="driver">{esc(line["resource"])}</span>{kind} '
-                         f'<span class="{line_tone}">{esc(money(line["change"], signed=True))}</span></li>')
+                         f'<span class="{line_tone}">{esc(format_money(line["change"], signed=True))}</span></li>')
         drivers = f'<ul class="drivers">{"".join(items)}</ul>' if items else '<span class="muted">–</span>'
         rows.append(f'<tr><td class="num">{r["rank"]}</td><td class="{txt_class(r["project"])}">{esc(r["project"])}</td>'
-                    f'<td class="num">{esc(money(r["previous_effective_cost"]))}</td>'
-                    f'<td class="num">{esc(money(r["effective_cost"]))}</td>'
-                    f'<td class="num{tone}">{esc(money(r["change"], signed=True))}<br>'
+                    f'<td class="num">{esc(format_money(r["previous_effective_cost"]))}</td>'
+                    f'<td class="num">{esc(format_money(r["effective_cost"]))}</td>'
+                    f'<td class="num{tone}">{esc(format_money(r["change"], signed=True))}<br>'
                     f'<span class="small">{esc(pct)}</span></td><td class="txt">{drivers}</td></tr>')
     out.append(f'<div class="table-wrap"><table class="data movers"><thead>{head}</thead>'
                f'<tbody>{"".join(rows)}</tbody></table></div></div>')
@@ -175,8 +173,8 @@ def _unallocated_card(views: FinanceViews, currency: str, cid: str, suffix: str)
 
     known, likely = part("known"), part("likely")
     out.append(f'<p class="sub">Spend no project tag, inherited tag or rule reached, per resource. '
-               f'<strong>{esc(money(known))} {esc(currency)}</strong> of it has a known owner (its owner tag or '
-               f'creator) and {esc(money(likely))} {esc(currency)} a likely one (the people active in its workspace). '
+               f'<strong>{esc(format_money(known))} {esc(currency)}</strong> of it has a known owner (its owner tag or '
+               f'creator) and {esc(format_money(likely))} {esc(currency)} a likely one (the people active in its workspace). '
                'Ask them to tag it (the fix below, or a <code>tags.rules</code> entry in finops.yaml) and from the next '
                'run it lands on its project.</p>')
     head = ('<tr><th scope="col" class="txt">Resource</th><th scope="col" class="txt">Workspace</th>'
@@ -193,9 +191,9 @@ def _unallocated_card(views: FinanceViews, currency: str, cid: str, suffix: str)
                     f'<span class="muted small">{esc(kind)}</span></td>'
                     f'<td class="{txt_class(r["workspace"])}">{esc(r["workspace"] or "–")}</td>'
                     f'<td class="{txt_class(r["owner_hint"])}">{who}<br><span class="muted small">{esc(r["owner_hint_source"])}</span></td>'
-                    f'<td class="num">{esc(money(r["effective_cost"]))}</td><td class="txt fix">{fix}</td></tr>')
+                    f'<td class="num">{esc(format_money(r["effective_cost"]))}</td><td class="txt fix">{fix}</td></tr>')
     foot = (f'<tfoot><tr class="total"><td class="txt">Total</td><td></td><td></td>'
-            f'<td class="num">{esc(money(total(frame["effective_cost"].to_list())))}</td><td></td></tr></tfoot>')
+            f'<td class="num">{esc(format_money(total(frame["effective_cost"].to_list())))}</td><td></td></tr></tfoot>')
     out.append(f'<div class="table-wrap"><table class="data unallocated"><thead>{head}</thead>'
                f'<tbody>{"".join(rows)}</tbody>{foot}</table></div></div>')
     return "".join(out)

@@ -9,13 +9,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from dagster_project.money import format_fraction
+from dagster_project.money import format_fraction, format_money, format_percent
 from dagster_project.reporting.charts import esc, trend_series
 from dagster_project.reporting.finance import (
     UNALLOCATED,
     column_total,
-    money,
-    percent,
     with_fractions,
 )
 
@@ -29,9 +27,9 @@ class Column:
 
 def _cell_text(value: object, kind: str) -> str:
     if kind in ("money", "signed_money", "hours"):  # hours to 0.01 h, the same way as money
-        return money(value, signed=kind == "signed_money")
+        return format_money(value, signed=kind == "signed_money")
     if kind in ("pct", "signed_pct"):
-        return percent(value, signed=kind == "signed_pct")
+        return format_percent(value, signed=kind == "signed_pct")
     if kind == "fraction":
         return format_fraction(value)
     return "–" if value is None else f"{value:,}"
