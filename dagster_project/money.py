@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
 CENT = Decimal("0.01")
-BASIS_POINT = Decimal("0.0001")  # a fraction to 0.01 %: how shares are rounded
 ROUNDING = ROUND_HALF_UP
 _PRECISION = 80  # digits kept while adding: DECIMAL(38, 10) sums never lose a digit
 EMPTY = "–"

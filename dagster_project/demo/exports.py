@@ -26,7 +26,6 @@ import calendar
 import io
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -532,10 +531,3 @@ def _write_ea_month(tenant: Tenant, month: date, root: Path, rows_per_part: int,
         summary.runs.append(WrittenRun(name, month, None, _run_times(month, False), True, folder, None,
                                        part_paths, sum(r for _, r in parts)))
     summary.months[month] = truth
-
-
-def iter_rendered_lines(tenant: Tenant, month: date, schema: str = "focus-1.2") -> Iterator[str]:
-    """The data lines of `month` without writing files (benchmarks measure rendering with it)."""
-    renderer = _FocusRenderer(tenant, month) if schema == "focus-1.2" else _EaRenderer(tenant, month)
-    for it in line_items(tenant, month):
-        yield renderer.line(it)

@@ -56,12 +56,6 @@ def _escape_query_part(text: str) -> str:
     return "".join(out)
 
 
-def has_paging_token(url: str) -> bool:
-    """Whether the URL is a follow-up page request (it carries `$skip`, `$skipToken` or `skipToken`)."""
-    query = urlsplit(url).query
-    return any(key.lower() in PAGING_QUERY_PARAMS for key, _ in parse_qsl(query, keep_blank_values=True))
-
-
 def snapshot_relpath(method: str, url: str) -> PurePosixPath:
     """Map a read request to its file inside a snapshot folder (relative, POSIX separators).
 
