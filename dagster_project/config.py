@@ -134,7 +134,7 @@ class Attribution(_Strict):
 
 
 class FindingThresholds(_Strict):
-    """Thresholds of the cleanup rules (DESIGN §6). Ages count back from the snapshot's capture."""
+    """Thresholds of the cleanup rules (dagster_project/findings/rules/). Ages count back from the snapshot's capture."""
 
     ci_left_running_days: int = Field(7, ge=1)
     ci_stopped_abandoned_days: int = Field(30, ge=1)

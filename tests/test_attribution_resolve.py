@@ -1,4 +1,4 @@
-"""The resolution rules of DESIGN §5 on hand-built inventories and keys."""
+"""The resolution rules of attribution (docs/architecture.md, "Attribution") on hand-built inventories and keys."""
 
 import json
 from decimal import Decimal

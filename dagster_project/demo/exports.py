@@ -1,6 +1,6 @@
 """The demo tenant's Cost Management exports, written the way Azure writes them to storage.
 
-Layout (DESIGN §4.1)::
+Layout (docs/ingestion.md)::
 
     <out_dir>/exports/<export-name>/<YYYYMMDD-YYYYMMDD>/<run-id>/manifest.json
                                                               /part_0_0001.csv

@@ -3,7 +3,7 @@
 Layout of the output folder:
 
     <out>/exports/…            Cost Management exports in Azure's layout (manifest-driven)
-    <out>/inventory/…          the Azure ML inventory snapshot (replay layout, DESIGN §4.2)
+    <out>/inventory/…          the Azure ML inventory snapshot (replay layout, docs/inventory.md)
     <out>/expected.json        the ground truth, decided by the generator from what it generated
     <out>/demo-params.json     the parameters, so a cache of the same tenant is reused
 
@@ -71,7 +71,7 @@ def generate_demo(out: Path, *, seed: int = 42, months: int = 3, rows: int | Non
     out = Path(out)
     params = _params(seed, months, rows, schema, end_month)
     stamp = out / "demo-params.json"
-    if reuse and stamp.is_file() and json.loads(stamp.read_text()) == params:
+    if reuse and stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) == params:
         return demo_paths(out)
     # The folder is replaced as a whole: never delete a folder that is not a demo tenant we wrote.
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not stamp.is_file())):

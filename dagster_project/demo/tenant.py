@@ -626,7 +626,7 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
 
 
 # ---------------------------------------------------------------------------------------------
-# Ground truth for findings: the rule conditions of DESIGN §6 evaluated on the generator's own
+# Ground truth for findings: the rule conditions of the findings rules (dagster_project/findings/rules/) evaluated on the generator's own
 # objects. Defaults mirror the configuration defaults.
 # ---------------------------------------------------------------------------------------------
 

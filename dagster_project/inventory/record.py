@@ -4,7 +4,7 @@
 by default). Every client the listing builds (azure-ai-ml's ARM and run-history clients, its
 plain requests pipeline for the discovery document, azure-mgmt-resource) sends through it; each
 request goes to the inner transport unchanged and, when the answer is a ``200`` JSON body, that
-body is kept under the file `snapshot_relpath` assigns to the request (DESIGN §4.2):
+body is kept under the file `snapshot_relpath` assigns to the request (docs/inventory.md):
 
 * **pages are merged**: a follow-up page (its URL carries ``$skipToken`` / ``$skip`` /
   ``skipToken``) maps to the same file as the first page; its ``value`` items are appended, in

@@ -1,6 +1,6 @@
 """The inventory snapshot's public layout: where a recorded REST response lives, and `snapshot.json`.
 
-A snapshot (DESIGN §4.2, format ``aml-finops-snapshot/1``) is a folder of recorded response bodies.
+A snapshot (docs/inventory.md, format ``aml-finops-snapshot/1``) is a folder of recorded response bodies.
 Every read request the listing makes maps to exactly one file through `snapshot_relpath`; the
 recorder, the demo writer and the replay transport all call that one function, so a snapshot
 written by any of them is read back by the others.
