@@ -13,39 +13,21 @@ from dagster_project.findings.commands import q, workspace_args
 from dagster_project.findings.model import (
     ZERO,
     Proposal,
-    Savings,
-    Usage,
     delete_savings,
     hours_text,
     rate_text,
     stop_savings,
 )
-from dagster_project.findings.rules.compute_instances import delete_compute_command
+from dagster_project.findings.rules.compute_instances import Compute, delete_compute_command
 from dagster_project.findings.rules.context import FindingsContext
 from dagster_project.findings.rules.registry import rule
 
 
 @dataclass(frozen=True)
-class Cluster:
-    row: dict
-    usage: Usage
-    owner: str | None
+class Cluster(Compute):
     jobs: pl.DataFrame  # every job that ran on it
     jobs_in_month: pl.DataFrame  # the jobs that started in the month
     job_hours: Decimal  # their hours
-
-    @property
-    def id(self) -> str:
-        return self.row["compute_id_original"]
-
-    @property
-    def name(self) -> str:
-        return self.row["compute_name"]
-
-    def proposal(self, rule_id: str, savings: Decimal | Savings, evidence: dict, action: str, command: str) -> Proposal:
-        return Proposal(rule_id, self.id, self.name, self.row["workspace_id"], self.row["tags"],
-                        self.row["created_by"], savings, {**self.usage.evidence(), **evidence}, action, command,
-                        usage=self.usage, owner=self.owner)
 
 
 def clusters(ctx: FindingsContext) -> list[Cluster]:

@@ -26,7 +26,9 @@ IDLE_SHUTDOWN_API_VERSION = "2025-12-01"
 
 
 @dataclass(frozen=True)
-class Instance:
+class Compute:
+    """A compute (instance or cluster) with its month's usage and its one owner."""
+
     row: dict
     usage: Usage
     owner: str | None
@@ -39,14 +41,17 @@ class Instance:
     def name(self) -> str:
         return self.row["compute_name"]
 
-    @property
-    def last_operation_time(self) -> datetime | None:
-        return self.row["last_operation_time"]
-
     def proposal(self, rule_id: str, savings: Decimal | Savings, evidence: dict, action: str, command: str) -> Proposal:
         return Proposal(rule_id, self.id, self.name, self.row["workspace_id"], self.row["tags"],
                         self.row["created_by"], savings, {**self.usage.evidence(), **evidence}, action, command,
                         usage=self.usage, owner=self.owner)
+
+
+@dataclass(frozen=True)
+class Instance(Compute):
+    @property
+    def last_operation_time(self) -> datetime | None:
+        return self.row["last_operation_time"]
 
 
 def instances(ctx: FindingsContext) -> list[Instance]:
@@ -57,6 +62,13 @@ def _instances(ctx: FindingsContext) -> Iterator[Instance]:
     for c in ctx.compute_instances.iter_rows(named=True):
         ws, name = c["workspace_id"], c["compute_name"]
         yield Instance(c, ctx.usage_of(ws, "compute", name), ctx.resolver.resource_owner(ws, "compute", name))
+
+
+def idle_in_state(ctx: FindingsContext, state: str, days: int) -> Iterator[Instance]:
+    """The instances in `state` whose last operation is older than `days`."""
+    for ci in instances(ctx):
+        if ci.row["state"] == state and ctx.older_than(ci.last_operation_time, days):
+            yield ci
 
 
 def _days_since(ctx: FindingsContext, moment: datetime | None) -> int | None:
@@ -90,11 +102,8 @@ def stop_compute_command(compute_id: str, name: str) -> str:
 
 @rule("ci_left_running", "idle_compute", "Compute instance left running")
 def left_running(ctx: FindingsContext) -> Iterator[Proposal]:
-    for ci in instances(ctx):
-        last = ci.last_operation_time
-        if ci.row["state"] != "Running" or not ctx.older_than(last, ctx.t.ci_left_running_days):
-            continue
-        u = ci.usage
+    for ci in idle_in_state(ctx, "Running", ctx.t.ci_left_running_days):
+        last, u = ci.last_operation_time, ci.usage
         # A stop ends the VM hours; its disk, load balancer and public IP keep billing.
         saved = stop_savings(u, u.hours, "its running cost this month (run rate), without what keeps "
                                          "billing after a stop (disk, load balancer, public IP)")
@@ -114,10 +123,8 @@ def delete_compute_command(compute_id: str, name: str) -> str:
 
 @rule("ci_stopped_abandoned", "idle_compute", "Compute instance stopped and abandoned")
 def stopped_abandoned(ctx: FindingsContext) -> Iterator[Proposal]:
-    for ci in instances(ctx):
+    for ci in idle_in_state(ctx, "Stopped", ctx.t.ci_stopped_abandoned_days):
         last = ci.last_operation_time
-        if ci.row["state"] != "Stopped" or not ctx.older_than(last, ctx.t.ci_stopped_abandoned_days):
-            continue
         yield ci.proposal("ci_stopped_abandoned", delete_savings(ci.usage, "its residual (disk) cost this month"), {
             "state": "Stopped", "last_operation_time": last.isoformat(), "days_since": _days_since(ctx, last),
         }, "Delete this compute instance if nobody needs it.", delete_compute_command(ci.id, ci.name))
