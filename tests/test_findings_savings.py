@@ -136,3 +136,57 @@ def test_one_owner_per_resource_on_every_finding_including_untagged_spend(instan
     assert {r["rule_id"] for r in found.iter_rows(named=True)} == {"ci_left_running", "ci_no_idle_shutdown",
                                                                   "untagged_spend"}
     assert set(found["owner"]) == {owner}
+
+
+def _hand_findings() -> pl.DataFrame:
+    """Hand-written findings: ci-a flagged by two rules (900 and 300), ci-b once (50), a suppressed
+    one (never counted), an EUR one, and a finding of another month."""
+    from dagster_project.findings.model import FINDINGS_SCHEMA
+
+    def row(rule, resource, savings, currency="USD", status="open", month=MONTH, project="p1"):
+        return {**{k: None for k in FINDINGS_SCHEMA}, "billing_month": month, "finding_id": f"{rule}|{resource}",
+                "rule_id": rule, "resource_id": resource, "savings": Decimal(savings), "currency": currency,
+                "status": status, "project": project, "owner": "alice"}
+
+    rows = [row("ci_left_running", "ci-a", "900"), row("ci_no_idle_shutdown", "ci-a", "300"),
+            row("ci_left_running", "ci-b", "50", project="p2"), row("cluster_unused", "k-c", "400", status="suppressed"),
+            row("ci_left_running", "ci-e", "70", currency="EUR"),
+            row("ci_left_running", "ci-z", "999", month=date(2026, 9, 1))]
+    return pl.DataFrame(rows, schema=FINDINGS_SCHEMA, orient="row")
+
+
+def test_each_resource_counts_once_at_its_largest_savings_in_every_reader():
+    """One rule, one home (sql/findings/counted_findings.sql): the asset's metadata, the CLI summary,
+    the finance pack's three views and the engineer pack all state the same totals."""
+    import duckdb
+
+    from dagster_project.findings.savings import (
+        counted_savings_per_currency,
+        install_counted_findings,
+    )
+    from dagster_project.sql import load_sql
+
+    frame = _hand_findings()
+    this_month = frame.filter(pl.col("billing_month") == MONTH)
+    want = {"EUR": Decimal("70"), "USD": Decimal("950")}
+    assert savings_per_currency(this_month) == want
+    con = duckdb.connect()
+    con.register("findings", frame)
+    install_counted_findings(con)
+    params = {"billing_month": MONTH}
+
+    def view(name):
+        return con.sql(load_sql(f"reports/{name}"), params=params).pl()
+
+    summary = {r["billing_currency"]: r["savings"] for r in view("run_summary_findings").iter_rows(named=True)}
+    finance = {r["billing_currency"]: r["savings"] for r in view("finance_findings_summary").iter_rows(named=True)}
+    by_project = view("finance_findings_by_project")
+    open_findings = view("finance_open_findings")
+    engineer = view("engineer_findings")
+    assert summary == finance == want
+    assert {(r["project"], r["savings"]) for r in by_project.filter(pl.col("billing_currency") == "USD")
+            .iter_rows(named=True)} == {("p1", Decimal("900")), ("p2", Decimal("50"))}
+    assert open_findings.group_by("billing_currency").agg(pl.col("counted_savings").sum()).sort(
+        "billing_currency")["counted_savings"].to_list() == [Decimal("70"), Decimal("950")]
+    assert counted_savings_per_currency(engineer) == want
+    assert engineer.height == 4  # the suppressed finding and the other month's are not open this month
