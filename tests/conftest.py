@@ -1,20 +1,54 @@
-"""Fixtures shared by several test modules."""
+"""Fixtures shared by several test modules.
+
+The demo's tenant, its inventory snapshot and its generated folder are built once per test
+session (per worker under `pytest -n`), read-only: a test that changes files copies them first.
+"""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from publication_support import SEPTEMBER, newer_run_without_last_row, run_cli
 
-from dagster_project.demo.generate import generate_demo
+from dagster_project.demo.generate import DemoTenantPaths, generate_demo
+from dagster_project.demo.snapshot import write_snapshot
+from dagster_project.demo.tenant import Tenant, build_tenant
+from dagster_project.inventory.tables import Inventory, load_inventory
+
+
+@pytest.fixture(scope="session")
+def demo_tenant() -> Tenant:
+    """The demo tenant model (seed 42, three months ending at the demo's last month)."""
+    return build_tenant(seed=42)
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot_dir(demo_tenant: Tenant, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo tenant's inventory snapshot (the replay layout of docs/inventory.md)."""
+    out = tmp_path_factory.mktemp("demo-snapshot")
+    write_snapshot(demo_tenant, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot_inventory(demo_snapshot_dir: Path) -> Inventory:
+    """The snapshot replayed through azure-ai-ml into the inventory tables."""
+    return load_inventory(demo_snapshot_dir)
+
+
+@pytest.fixture(scope="session")
+def demo_two_months(tmp_path_factory: pytest.TempPathFactory) -> DemoTenantPaths:
+    """`generate_demo` of 2026-09 and 2026-10 (exports, inventory snapshot, expected answers)."""
+    return generate_demo(tmp_path_factory.mktemp("demo") / "tenant", seed=42, months=2)
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
+def published(demo_two_months: DemoTenantPaths, tmp_path_factory: pytest.TempPathFactory):
     """The demo published once (the state before), and its exports with a re-delivered September."""
     root = tmp_path_factory.mktemp("publication")
-    paths = generate_demo(root / "tenant", seed=42, months=2)  # 2026-09 and 2026-10
+    paths = demo_two_months
     exports = root / "exports"
     shutil.copytree(paths.exports, exports)
     before = root / "before"

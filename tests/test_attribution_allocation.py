@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cost_support import EXTERNAL
 
 from dagster_project.attribution.allocate import (
     inventory_index,
@@ -188,7 +189,6 @@ def test_two_currencies_stay_apart(tmp_path):
     assert sorted(recon["billing_currency"].to_list()) == ["EUR", "USD"]
 
 
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
 
 
 @pytest.mark.external

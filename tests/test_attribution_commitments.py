@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 import yaml
+from cost_support import EXTERNAL
 from test_attribution_allocation import MONTH, SUB, WS, _compute, _line, allocate
 
 from dagster_project.attribution.allocate import rows_without_method
@@ -25,7 +26,6 @@ from dagster_project.attribution.methods import (
 from dagster_project.config import parse_config
 
 RESERVATION = "/providers/Microsoft.Capacity/reservationOrders/o-1/reservations/r-1"
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
 EA_SAMPLE = EXTERNAL / "finops-toolkit" / "src" / "powershell" / "Tests" / "Unit" / "assets" / "EA_AmortizedCost_Small.csv"
 TAGGED_GROUP = [{"resource_group_id": f"/subscriptions/{SUB}/resourcegroups/rg-ml", "subscription_id": SUB,
                  "resource_group": "rg-ml", "resource_group_original": "rg-ml", "tags": '{"project": "scope-owner"}'}]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cost_support import EXTERNAL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +35,6 @@ from dagster_project.config import ConfigError, parse_config
 from dagster_project.inventory.tables import TABLE_SCHEMAS
 from dagster_project.warehouse import Warehouse
 
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
 FOCUS_SAMPLE = EXTERNAL / "FOCUS-Sample-Data" / "FOCUS-1.0" / "focus_sample.csv"
 EA_SAMPLE = EXTERNAL / "finops-toolkit" / "src" / "powershell" / "Tests" / "Unit" / "assets" / "EA_AmortizedCost_Small.csv"
 NO_SAMPLES = f"external samples not present under {EXTERNAL}: clone the repository's shared fixtures beside it " \

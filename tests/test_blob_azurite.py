@@ -148,13 +148,6 @@ def azurite(azurite_process, local) -> Iterator[Azurite]:
 
 
 # ------------------------------------------------------------------------------- the demo ----------
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from dagster_project.demo.generate import generate_demo
-
-    return generate_demo(tmp_path_factory.mktemp("demo") / "tenant", seed=42, months=2)
-
-
 @dataclass
 class Loaded:
     """One month as loaded from some root."""
@@ -194,12 +187,12 @@ def _load(root, month: date, con: duckdb.DuckDBPyConnection | None = None, exclu
 
 
 @pytest.fixture(scope="module")
-def local(demo) -> dict[date, Loaded]:
+def local(demo_two_months) -> dict[date, Loaded]:
     """Every month of the demo loaded from the local export folder: what the Blob loads must equal."""
     con = duckdb.connect()
-    months = discover(demo.exports).months()
+    months = discover(demo_two_months.exports).months()
     assert len(months) == 2
-    return {month: _load(demo.exports, month, con) for month in months}
+    return {month: _load(demo_two_months.exports, month, con) for month in months}
 
 
 def _container_blobs(exports: Path) -> dict[str, bytes]:
@@ -257,8 +250,8 @@ def _independent_totals(uploaded: dict[str, bytes], month: date, exclude: tuple[
 
 
 # ----------------------------------------------------------------------------------- tests ----------
-def test_blob_container_loads_like_the_local_folder(azurite, demo, local):
-    uploaded = _container_blobs(demo.exports)
+def test_blob_container_loads_like_the_local_folder(azurite, demo_two_months, local):
+    uploaded = _container_blobs(demo_two_months.exports)
     container = _container(azurite, uploaded)
     loaded: set[str] = set()
     superseded: set[str] = set()
@@ -313,10 +306,10 @@ def _copied_export(blobs: dict[str, bytes], export: str, folder: str, rename: bo
 
 @pytest.mark.parametrize(("root_path", "rename"), [(ROOT_FOLDER, True), ("", False)],
                          ids=["export-root-second-export", "container-root-copied-folder"])
-def test_overlapping_export_is_named_then_excluded(azurite, demo, local, root_path, rename):
+def test_overlapping_export_is_named_then_excluded(azurite, demo_two_months, local, root_path, rename):
     """A copy of one export under `exports/manual-rerun/`: either a second export definition
     (its own exportName) or a plain copy of the folder (the manifests still name the original)."""
-    blobs = _container_blobs(demo.exports)
+    blobs = _container_blobs(demo_two_months.exports)
     export = "aml-finops-focus-contoso-ml-prod"
     others = sorted({PurePosixPath(n).parts[1] for n in blobs} - {export})
     assert others, "the demo has a single export"
@@ -372,8 +365,8 @@ def _in_progress_run(blobs: dict[str, bytes], month: date, export: str) -> tuple
     return uploaded, run_id, missing
 
 
-def test_run_still_being_delivered_is_skipped_with_a_warning(azurite, demo, local):
-    blobs = _container_blobs(demo.exports)
+def test_run_still_being_delivered_is_skipped_with_a_warning(azurite, demo_two_months, local):
+    blobs = _container_blobs(demo_two_months.exports)
     export = "aml-finops-focus-contoso-ml-research"
     extra: dict[str, bytes] = {}
     pending: dict[date, tuple[str, str]] = {}

@@ -1,4 +1,4 @@
-"""Manifest-driven ingestion of Cost Management exports into DuckDB (DESIGN §4.1)."""
+"""Manifest-driven ingestion of Cost Management exports into DuckDB (docs/ingestion.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from cost_support import EXTERNAL, totals, totals_by_currency
 
 from dagster_project.costs.discovery import (
     ExportDiscoveryError,
@@ -27,7 +28,6 @@ from dagster_project.costs.schemas import UnknownSchemaError, detect_schema
 from dagster_project.demo.exports import FOCUS_1_2_COLUMNS, write_exports
 from dagster_project.demo.tenant import build_tenant
 
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
 needs_external = pytest.mark.skipif(not EXTERNAL.is_dir(), reason=f"external fixtures absent: {EXTERNAL}")
 TEN = Decimal("1e-10")
 PUBLISHED_V1 = [
@@ -48,8 +48,8 @@ def q(value: str) -> Decimal:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    tenant = build_tenant(seed=42, months=3)
+def demo(demo_tenant, tmp_path_factory):
+    tenant = demo_tenant
     out = tmp_path_factory.mktemp("exports")
     return tenant, write_exports(tenant, out, rows_per_part=500)
 
@@ -98,19 +98,6 @@ def _sum_files_by_currency(files: list[Path]) -> dict[str, tuple[int, Decimal, D
     return dict(sorted(out.items()))
 
 
-def _totals_by_currency(con, month: date) -> dict[str, tuple[int, Decimal, Decimal]]:
-    return {c: (n, Decimal(e), Decimal(b)) for c, n, e, b in con.execute(
-        "SELECT billing_currency, count(*), sum(effective_cost), sum(billed_cost) FROM cost_line_items "
-        "WHERE billing_month = ? GROUP BY 1 ORDER BY 1", [month]).fetchall()}
-
-
-def _totals(con, month: date) -> tuple[int, Decimal, Decimal]:
-    n, eff, billed = con.execute(
-        "SELECT count(*), coalesce(sum(effective_cost), 0), coalesce(sum(billed_cost), 0) "
-        "FROM cost_line_items WHERE billing_month = ?", [month]).fetchone()
-    return n, Decimal(eff), Decimal(billed)
-
-
 def test_demo_months_match_independent_sums(demo, tmp_path):
     tenant, summary = demo
     con = duckdb.connect(str(tmp_path / "finops.duckdb"))
@@ -118,7 +105,7 @@ def test_demo_months_match_independent_sums(demo, tmp_path):
     for month in tenant.months:
         result = load_month(con, runs_for_month(summary.root, month), month)
         expected = _sum_files_by_currency(_independent_newest(summary.root, month))
-        assert _totals_by_currency(con, month) == expected
+        assert totals_by_currency(con, month) == expected
         assert {c: (t.line_items, t.effective_cost, t.billed_cost) for c, t in result.totals.items()} == expected
         assert len(expected) == 2, "the demo bills in two currencies"
         assert expected == summary.months[month].totals()
@@ -126,7 +113,7 @@ def test_demo_months_match_independent_sums(demo, tmp_path):
     # The superseded month-to-date run is not counted.
     twice = tenant.months[-2]
     all_files = [p for p in summary.root.glob(f"*/{twice:%Y%m%d}-*/*/part_*.csv")]
-    assert _sum_files(all_files)[0] > _totals(con, twice)[0]
+    assert _sum_files(all_files)[0] > totals(con, twice)[0]
     assert len(discover_runs(summary.root, twice)) == 4 and len(runs_for_month(summary.root, twice)) == 2
     # Published columns, exactly and in order.
     cols = [r[0] for r in con.execute("DESCRIBE cost_line_items").fetchall()]
@@ -193,7 +180,7 @@ def test_bad_rows_go_to_rejects(demo, tmp_path):
     # Rejected rows still count as file rows: the manifest count matches.
     assert result.row_count_mismatches() == []
     n, _, _ = _sum_files(_independent_newest(summary.root, month))
-    assert _totals(con, month)[0] == n - 4
+    assert totals(con, month)[0] == n - 4
 
 
 def test_rows_keep_their_file_row_around_rejects_in_every_file_of_a_group(demo, tmp_path):
@@ -331,7 +318,7 @@ def test_truncated_gzip_fails_naming_file_and_leaves_tables(demo, tmp_path):
     month = tenant.months[0]
     con = duckdb.connect()
     load_month(con, runs_for_month(summary.root, month), month)
-    before = _totals(con, month)
+    before = totals(con, month)
     root = tmp_path / "exports"
     good = _first_run(summary.root, month) / "part_0_0001.csv"
     data = gzip.compress(good.read_bytes())
@@ -341,7 +328,7 @@ def test_truncated_gzip_fails_naming_file_and_leaves_tables(demo, tmp_path):
     with pytest.raises(CostLoadError) as err:
         load_month(con, runs, month)
     assert "part_0_0001.csv.gz" in str(err.value)
-    assert _totals(con, month) == before
+    assert totals(con, month) == before
     assert con.execute("SELECT count(*) FROM cost_rejects").fetchone()[0] == 0
 
 
@@ -359,7 +346,7 @@ def test_gzip_and_header_only_and_empty_runs(demo, tmp_path):
     _write_run(root, "empty", month, "r1", "2026-09-02T00:00:00Z", {})
     con = duckdb.connect()
     result = load_month(con, runs_for_month(root, month), month)
-    assert _totals(con, month) == (n, eff, billed)
+    assert totals(con, month) == (n, eff, billed)
     assert result.row_count_mismatches() == []
     assert {b.source_file.split("/")[0]: b.rows_read for b in result.blobs} == {"gz": n, "header-only": 0}
 
@@ -396,9 +383,9 @@ def test_reload_replaces_month(demo, tmp_path):
     load_month(con, runs, month)
     other = tenant.months[0]
     load_month(con, runs_for_month(summary.root, other), other)
-    once, other_once = _totals(con, month), _totals(con, other)
+    once, other_once = totals(con, month), totals(con, other)
     load_month(con, runs, month)
-    assert _totals(con, month) == once and _totals(con, other) == other_once
+    assert totals(con, month) == once and totals(con, other) == other_once
     dupes = con.execute("SELECT count(*) FROM (SELECT source_file, source_row FROM cost_line_items "
                         "GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
     assert dupes == 0
@@ -463,7 +450,7 @@ def test_focus_1_0_sample_loads(tmp_path):
     con = duckdb.connect()
     result = load_month(con, runs_for_month(root, month), month)
     assert result.rows_rejected == 0
-    assert _totals(con, month) == _raw_sum(src, "EffectiveCost", "BilledCost")
+    assert totals(con, month) == _raw_sum(src, "EffectiveCost", "BilledCost")
     assert {b.source_schema for b in result.blobs} == {"focus-1.0"}
     # Literal NULLs became SQL NULL, tags '{}' when absent, Azure subscription ids parsed.
     assert con.execute("SELECT count(*) FROM cost_line_items WHERE charge_class = 'NULL' "
@@ -500,7 +487,7 @@ def test_ea_samples_load(tmp_path, name, basis):
         else:
             eff += cost
             billed += Decimal(0) if row["ChargeType"] == "Usage" and row["PricingModel"] in commitment else cost
-    assert _totals(con, month) == (len(rows), eff, billed)
+    assert totals(con, month) == (len(rows), eff, billed)
     # EA tags come without braces; they are published as JSON objects.
     assert con.execute("SELECT count(*) FROM cost_line_items WHERE NOT starts_with(tags, '{') "
                        "OR NOT json_valid(tags)").fetchone()[0] == 0
@@ -523,7 +510,7 @@ def test_demo_ea_amortized_loads(tmp_path):
     result = load_month(con, runs_for_month(summary.root, month), month)
     truth = summary.months[month]
     assert result.rows_rejected == 0
-    assert {c: (n, e) for c, (n, e, _) in _totals_by_currency(con, month).items()} == {
+    assert {c: (n, e) for c, (n, e, _) in totals_by_currency(con, month).items()} == {
         c: (n, e) for c, (n, e, _) in truth.totals().items()}
 
 
@@ -648,7 +635,7 @@ def test_focus_versions_load(demo, tmp_path, extra, data_version, expected):
     con = duckdb.connect()
     result = load_month(con, runs_for_month(root, month), month)
     assert {b.source_schema for b in result.blobs} == {expected}
-    assert _totals(con, month) == _sum_files([good]) and result.row_count_mismatches() == []
+    assert totals(con, month) == _sum_files([good]) and result.row_count_mismatches() == []
 
 
 @needs_external
@@ -664,7 +651,7 @@ def test_focus_1_0r2_from_manifest(tmp_path):
     con = duckdb.connect()
     result = load_month(con, runs_for_month(root, month), month)
     assert {b.source_schema for b in result.blobs} == {"focus-1.0r2"}
-    assert _totals(con, month) == _raw_sum(src, "EffectiveCost", "BilledCost")
+    assert totals(con, month) == _raw_sum(src, "EffectiveCost", "BilledCost")
     # The sample writes unquoted NULLs: recorded per row.
     assert con.execute("SELECT count(*) FROM cost_line_items WHERE contains(repairs, 'null_literal')").fetchone()[0] > 0
 

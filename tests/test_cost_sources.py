@@ -30,6 +30,7 @@ from azure.core.pipeline.transport import HttpResponse as LegacyHttpResponse
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest._http_response_impl import HttpResponseImpl
 from azure.core.utils import case_insensitive_dict
+from cost_support import EXTERNAL, totals, totals_by_currency
 
 from dagster_project.costs.discovery import (
     ExportSource,
@@ -50,7 +51,6 @@ from dagster_project.demo.exports import write_exports
 from dagster_project.demo.tenant import build_tenant
 from dagster_project.inventory.replay import ReplayCredential
 
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
 COST_EXAMPLES = EXTERNAL / "azure-rest-api-specs" / "costmanagement" / "2025-03-01" / "examples"
 EA_ASSETS = EXTERNAL / "finops-toolkit" / "src" / "powershell" / "Tests" / "Unit" / "assets"
 needs_examples = pytest.mark.skipif(not COST_EXAMPLES.is_dir(),
@@ -246,20 +246,6 @@ def _blob_source(transport: RecordedAzure, root_path: str = "exports", **kwargs:
     return BlobExportSource(ACCOUNT, CONTAINER, root_path, ReplayCredential(), transport=transport, **kwargs)
 
 
-def _totals_by_currency(con, month: date) -> dict[str, tuple[int, Decimal, Decimal]]:
-    """Per billing currency (amounts of two currencies are never added): rows, effective, billed."""
-    return {c: (n, Decimal(e), Decimal(b)) for c, n, e, b in con.execute(
-        "SELECT billing_currency, count(*), sum(effective_cost), sum(billed_cost) FROM cost_line_items "
-        "WHERE billing_month = ? GROUP BY 1 ORDER BY 1", [month]).fetchall()}
-
-
-def _totals(con, month: date) -> tuple[int, Decimal, Decimal]:
-    n, eff, billed = con.execute(
-        "SELECT count(*), coalesce(sum(effective_cost), 0), coalesce(sum(billed_cost), 0) "
-        "FROM cost_line_items WHERE billing_month = ?", [month]).fetchone()
-    return n, Decimal(eff), Decimal(billed)
-
-
 # --------------------------------------------------------------------------- Blob source ---------
 def test_blob_source_loads_like_the_local_folder(demo):
     tenant, summary = demo
@@ -277,7 +263,7 @@ def test_blob_source_loads_like_the_local_folder(demo):
             remote = load_month(remote_con, runs, month)
             local = load_month(local_con, local_runs, month)
             truth = summary.months[month]
-            assert _totals_by_currency(remote_con, month) == _totals_by_currency(local_con, month) == truth.totals()
+            assert totals_by_currency(remote_con, month) == totals_by_currency(local_con, month) == truth.totals()
             assert remote.row_count_mismatches() == [] and remote.rows_rejected == 0
             assert remote.source_files == local.source_files
             assert remote_con.execute("SELECT count(*) FROM cost_line_items l WHERE source_file LIKE '%.partial' "
@@ -328,7 +314,7 @@ def test_blob_source_legacy_layout_and_root_path(tmp_path):
         result = load_month(con, runs, month)
         truth = summary.months[month]
         assert result.rows_rejected == 0
-        assert {c: t[:2] for c, t in _totals_by_currency(con, month).items()} == {
+        assert {c: t[:2] for c, t in totals_by_currency(con, month).items()} == {
             c: t[:2] for c, t in truth.totals().items()}
         assert result.row_count_mismatches() == []
 
@@ -396,7 +382,7 @@ def test_cost_details_source_lro_and_load(caplog):
         cost = sum((q(r["Cost"]) for r in rows), Decimal(0))
         purchases = sum((q(r["Cost"]) for r in rows if r["ChargeType"] == "Purchase"
                          and r["PricingModel"] in ("Reservation", "SavingsPlan")), Decimal(0))
-        assert _totals(con, month) == (2 * len(rows), 2 * (cost - purchases), 2 * cost)
+        assert totals(con, month) == (2 * len(rows), 2 * (cost - purchases), 2 * cost)
         assert {b.source_schema for b in result.blobs} == {"ea-cost"} and result.rows_rejected == 0
         files = {r[0] for r in con.execute("SELECT DISTINCT source_file FROM cost_line_items").fetchall()}
         assert files == {f"cost-details-actualcost/20230901-20230930/{runs[0].run_id}/part_{i}.csv" for i in (0, 1)}

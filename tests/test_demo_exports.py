@@ -11,18 +11,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cost_support import EXTERNAL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dagster_project.demo.exports import EA_AMORTIZED_COLUMNS, FOCUS_1_2_COLUMNS, write_exports
 from dagster_project.demo.tenant import build_tenant, line_items
 
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
-
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    tenant = build_tenant(seed=42, months=3)
+def demo(demo_tenant, tmp_path_factory):
+    tenant = demo_tenant
     out = tmp_path_factory.mktemp("demo")
     # A small part size so the split into several parts is exercised.
     return tenant, write_exports(tenant, out, rows_per_part=400)

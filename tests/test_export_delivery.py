@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from cost_support import EXTERNAL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +41,6 @@ FOCUS = ["BilledCost", "EffectiveCost", "ListCost", "BillingCurrency", "ChargePe
          "ChargeCategory", "ResourceId", "ResourceName", "SubAccountId", "Tags", "x_SkuDetails"]
 EA = ["Date", "MeterCategory", "CostInBillingCurrency", "BillingCurrencyCode", "SubscriptionId", "ResourceId",
       "ResourceGroup", "ChargeType", "PricingModel", "Quantity", "Tags", "AdditionalInfo"]
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
 needs_external = pytest.mark.skipif(not EXTERNAL.is_dir(), reason=(
     "needs ../shared/fixtures/external (the real third-party samples): check out the shared folder beside "
     "the repository"))

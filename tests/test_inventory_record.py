@@ -18,8 +18,7 @@ import pytest
 from azure.core.rest import HttpRequest
 from azure.core.utils import case_insensitive_dict
 
-from dagster_project.demo.snapshot import write_snapshot
-from dagster_project.demo.tenant import Tenant, build_tenant
+from dagster_project.demo.tenant import Tenant
 from dagster_project.inventory import replay as replay_module
 from dagster_project.inventory.record import (
     REDACTED,
@@ -33,23 +32,6 @@ from dagster_project.inventory.snapshot_paths import read_snapshot_info, snapsho
 from dagster_project.inventory.tables import Inventory, collect_inventory, load_inventory
 
 ARM = "https://management.azure.com"
-
-
-@pytest.fixture(scope="module")
-def tenant() -> Tenant:
-    return build_tenant(seed=42)
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tenant: Tenant, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo-snapshot")
-    write_snapshot(tenant, out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def demo_inventory(demo_dir: Path) -> Inventory:
-    return load_inventory(demo_dir)
 
 
 def _scopes(snapshot_dir: Path) -> list[str]:
@@ -129,16 +111,16 @@ class FailingTransport(ReplayTransport):
 # Record → replay
 # ---------------------------------------------------------------------------------------------
 
-def test_record_then_replay_gives_identical_tables(demo_dir: Path, demo_inventory: Inventory, tmp_path: Path) -> None:
+def test_record_then_replay_gives_identical_tables(demo_snapshot_dir: Path, demo_snapshot_inventory: Inventory, tmp_path: Path) -> None:
     out = tmp_path / "recorded"
     before = datetime.now(UTC)
-    recorded = record_snapshot(ReplayCredential(), _scopes(demo_dir), out, transport=ReplayTransport(demo_dir))
+    recorded = record_snapshot(ReplayCredential(), _scopes(demo_snapshot_dir), out, transport=ReplayTransport(demo_snapshot_dir))
     after = datetime.now(UTC)
     assert recorded.failures == []
 
     info = read_snapshot_info(out)
     assert before <= info.captured_at <= after  # the start of the listing, UTC
-    assert info.scopes == _scopes(demo_dir)
+    assert info.scopes == _scopes(demo_snapshot_dir)
     assert info.tool_version.startswith("aml-finops/")
     replayed = load_inventory(out)
     assert replayed.failures == []
@@ -146,15 +128,15 @@ def test_record_then_replay_gives_identical_tables(demo_dir: Path, demo_inventor
     # What the live listing returned is exactly what the replay of its recording returns ...
     _assert_same_tables(recorded, replayed)
     # ... and the same as the source snapshot's tables (only captured_at, the recording time, differs).
-    _assert_same_tables(demo_inventory, replayed, ignore_captured_at=True)
+    _assert_same_tables(demo_snapshot_inventory, replayed, ignore_captured_at=True)
     # No temporary folder is left beside the snapshot.
     assert [p.name for p in tmp_path.iterdir()] == ["recorded"]
 
 
-def test_recorder_merges_pages_in_order_without_next_link(demo_dir: Path, tenant: Tenant, tmp_path: Path) -> None:
-    platform = tenant.workspace("mlw-shared-platform")
+def test_recorder_merges_pages_in_order_without_next_link(demo_snapshot_dir: Path, demo_tenant: Tenant, tmp_path: Path) -> None:
+    platform = demo_tenant.workspace("mlw-shared-platform")
     relpath = snapshot_relpath("GET", f"{ARM}{platform.id}/computes")
-    whole = json.loads((demo_dir / str(relpath)).read_bytes())
+    whole = json.loads((demo_snapshot_dir / str(relpath)).read_bytes())
     assert len(whole["value"]) == 4
     next_link = f"{ARM}{platform.id}/computes?api-version=2023-08-01-preview&$skipToken=page2"
     pages = [
@@ -170,37 +152,37 @@ def test_recorder_merges_pages_in_order_without_next_link(demo_dir: Path, tenant
             return super().load_body(rel, method, url)
 
     out = tmp_path / "paged"
-    inventory = record_snapshot(ReplayCredential(), _scopes(demo_dir), out, transport=PagedTransport(demo_dir))
+    inventory = record_snapshot(ReplayCredential(), _scopes(demo_snapshot_dir), out, transport=PagedTransport(demo_snapshot_dir))
     assert inventory.failures == []
     merged = json.loads((out / str(relpath)).read_bytes())
     assert merged == {"value": whole["value"]}  # every page, in order, no nextLink
-    assert load_inventory(out).computes.height == len(tenant.compute_instances) + len(tenant.clusters)
+    assert load_inventory(out).computes.height == len(demo_tenant.compute_instances) + len(demo_tenant.clusters)
 
 
-def test_recording_only_named_workspaces_replays_just_those(demo_dir: Path, demo_inventory: Inventory,
-                                                            tenant: Tenant, tmp_path: Path) -> None:
-    recs = tenant.workspace("mlw-recs-prod")
+def test_recording_only_named_workspaces_replays_just_those(demo_snapshot_dir: Path, demo_snapshot_inventory: Inventory,
+                                                            demo_tenant: Tenant, tmp_path: Path) -> None:
+    recs = demo_tenant.workspace("mlw-recs-prod")
     out = tmp_path / "one"
-    record_snapshot(ReplayCredential(), [tenant.subscriptions[0].id], out, workspace_names=["MLW-RECS-PROD"],
-                    transport=ReplayTransport(demo_dir))
+    record_snapshot(ReplayCredential(), [demo_tenant.subscriptions[0].id], out, workspace_names=["MLW-RECS-PROD"],
+                    transport=ReplayTransport(demo_snapshot_dir))
     info = read_snapshot_info(out)
     assert [scope.lower() for scope in info.scopes] == [recs.id.lower()]
     replayed = load_inventory(out)
     assert replayed.failures == []
     assert replayed.workspaces["workspace_name"].to_list() == ["mlw-recs-prod"]
-    expected = demo_inventory.asset_versions.filter(pl.col("workspace_id") == recs.id.lower()).drop("captured_at")
+    expected = demo_snapshot_inventory.asset_versions.filter(pl.col("workspace_id") == recs.id.lower()).drop("captured_at")
     assert replayed.asset_versions.drop("captured_at").equals(expected)
     assert replayed.resource_groups["resource_group"].to_list() == ["rg-recs"]
 
 
-def test_recorder_refuses_an_existing_folder_and_writes(demo_dir: Path, tmp_path: Path) -> None:
+def test_recorder_refuses_an_existing_folder_and_writes(demo_snapshot_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "keep.txt").write_text("x")
     with pytest.raises(FileExistsError, match="already exists"):
-        record_snapshot(ReplayCredential(), _scopes(demo_dir), tmp_path / "busy", transport=ReplayTransport(demo_dir))
+        record_snapshot(ReplayCredential(), _scopes(demo_snapshot_dir), tmp_path / "busy", transport=ReplayTransport(demo_snapshot_dir))
     assert (tmp_path / "busy" / "keep.txt").read_text() == "x"
 
-    recorder = RecordingTransport(ReplayTransport(demo_dir))
+    recorder = RecordingTransport(ReplayTransport(demo_snapshot_dir))
     for method in ("PUT", "DELETE", "PATCH", "POST"):
         with pytest.raises(ValueError, match="only reads"):
             recorder.send(HttpRequest(method, f"{ARM}/subscriptions/s/resourceGroups/r/providers/x/y/start"))
@@ -211,8 +193,8 @@ def test_recorder_refuses_an_existing_folder_and_writes(demo_dir: Path, tmp_path
 # Redaction
 # ---------------------------------------------------------------------------------------------
 
-def test_no_secret_reaches_the_snapshot(demo_dir: Path, tenant: Tenant, tmp_path: Path) -> None:
-    fraud = tenant.workspace("mlw-fraud-prod")
+def test_no_secret_reaches_the_snapshot(demo_snapshot_dir: Path, demo_tenant: Tenant, tmp_path: Path) -> None:
+    fraud = demo_tenant.workspace("mlw-fraud-prod")
     computes = snapshot_relpath("GET", f"{ARM}{fraud.id}/computes")
     workspace_list = snapshot_relpath(
         "GET", f"{ARM}/subscriptions/{fraud.subscription_id}/providers/Microsoft.MachineLearningServices/workspaces")
@@ -247,7 +229,7 @@ def test_no_secret_reaches_the_snapshot(demo_dir: Path, tenant: Tenant, tmp_path
         TOKEN = "SECRET14"
 
     out = tmp_path / "leaky"
-    inventory = record_snapshot(SecretCredential(), _scopes(demo_dir), out, transport=LeakyTransport(demo_dir))
+    inventory = record_snapshot(SecretCredential(), _scopes(demo_snapshot_dir), out, transport=LeakyTransport(demo_snapshot_dir))
     assert inventory.failures == []
 
     for path in out.rglob("*"):
@@ -279,8 +261,8 @@ def test_redaction_rules() -> None:
                                 "list": [f"Server=x;Password={REDACTED};", 3, True, None]}
 
 
-def test_a_request_with_a_credential_in_its_url_is_not_recorded(demo_dir: Path, tmp_path: Path) -> None:
-    recorder = RecordingTransport(ReplayTransport(demo_dir))
+def test_a_request_with_a_credential_in_its_url_is_not_recorded(demo_snapshot_dir: Path, tmp_path: Path) -> None:
+    recorder = RecordingTransport(ReplayTransport(demo_snapshot_dir))
     recorder._record("GET", "https://x.blob.core.windows.net/c/blob.json?sv=1&sig=SECRET", b'{"a": 1}')
     recorder.write(tmp_path)
     assert list(tmp_path.rglob("*")) == []
@@ -293,12 +275,12 @@ def test_a_request_with_a_credential_in_its_url_is_not_recorded(demo_dir: Path, 
 # Throttling and failures
 # ---------------------------------------------------------------------------------------------
 
-def test_429_with_retry_after_is_honoured_on_every_kind_of_call(demo_dir: Path, demo_inventory: Inventory) -> None:
-    transport = ThrottlingTransport(demo_dir, retry_after="7")
-    inventory = collect_inventory(ReplayCredential(), _scopes(demo_dir), transport,
-                                  captured_at=demo_inventory.captured_at)
+def test_429_with_retry_after_is_honoured_on_every_kind_of_call(demo_snapshot_dir: Path, demo_snapshot_inventory: Inventory) -> None:
+    transport = ThrottlingTransport(demo_snapshot_dir, retry_after="7")
+    inventory = collect_inventory(ReplayCredential(), _scopes(demo_snapshot_dir), transport,
+                                  captured_at=demo_snapshot_inventory.captured_at)
     assert inventory.failures == []
-    _assert_same_tables(demo_inventory, inventory)
+    _assert_same_tables(demo_snapshot_inventory, inventory)
     throttled = {str(path) for path in transport.throttled}
     # ARM (azure-ai-ml), the discovery document, run history (data plane) and azure-mgmt-resource
     # all went through a 429 first.
@@ -310,23 +292,23 @@ def test_429_with_retry_after_is_honoured_on_every_kind_of_call(demo_dir: Path, 
     assert transport.sleeps == [7.0] * len(transport.throttled)
 
 
-def test_recording_through_throttling_keeps_only_the_successful_bodies(demo_dir: Path, demo_inventory: Inventory,
+def test_recording_through_throttling_keeps_only_the_successful_bodies(demo_snapshot_dir: Path, demo_snapshot_inventory: Inventory,
                                                                        tmp_path: Path) -> None:
     out = tmp_path / "throttled"
-    inventory = record_snapshot(ReplayCredential(), _scopes(demo_dir), out,
-                                transport=ThrottlingTransport(demo_dir, retry_after="0"))
+    inventory = record_snapshot(ReplayCredential(), _scopes(demo_snapshot_dir), out,
+                                transport=ThrottlingTransport(demo_snapshot_dir, retry_after="0"))
     assert inventory.failures == []
     assert not any(b"TooManyRequests" in p.read_bytes() for p in out.rglob("*.json"))
-    _assert_same_tables(demo_inventory, load_inventory(out), ignore_captured_at=True)
+    _assert_same_tables(demo_snapshot_inventory, load_inventory(out), ignore_captured_at=True)
 
 
-def test_a_failing_workspace_is_named_and_the_others_are_complete(demo_dir: Path, demo_inventory: Inventory,
-                                                                  tenant: Tenant) -> None:
-    recs = tenant.workspace("mlw-recs-prod")
-    transport = FailingTransport(demo_dir, {snapshot_relpath("GET", f"{ARM}{recs.id}/computes")})
+def test_a_failing_workspace_is_named_and_the_others_are_complete(demo_snapshot_dir: Path, demo_snapshot_inventory: Inventory,
+                                                                  demo_tenant: Tenant) -> None:
+    recs = demo_tenant.workspace("mlw-recs-prod")
+    transport = FailingTransport(demo_snapshot_dir, {snapshot_relpath("GET", f"{ARM}{recs.id}/computes")})
     messages: list[str] = []
-    inventory = collect_inventory(ReplayCredential(), _scopes(demo_dir), transport,
-                                  captured_at=demo_inventory.captured_at, progress=messages.append)
+    inventory = collect_inventory(ReplayCredential(), _scopes(demo_snapshot_dir), transport,
+                                  captured_at=demo_snapshot_inventory.captured_at, progress=messages.append)
 
     (failure,) = inventory.failures
     assert (failure.scope, failure.call) == (recs.id, "compute.list()")
@@ -334,15 +316,15 @@ def test_a_failing_workspace_is_named_and_the_others_are_complete(demo_dir: Path
     assert transport.failed_requests > 1  # 500 was retried before giving up
     # Every other row is there.
     others = pl.col("workspace_id") != recs.id.lower()
-    assert inventory.computes.equals(demo_inventory.computes.filter(others))
+    assert inventory.computes.equals(demo_snapshot_inventory.computes.filter(others))
     for name in ("inventory_workspaces", "inventory_asset_versions", "inventory_endpoints", "inventory_deployments",
                  "inventory_jobs", "inventory_resource_groups", "inventory_subscriptions"):
-        assert inventory.tables()[name].equals(demo_inventory.tables()[name]), name
+        assert inventory.tables()[name].equals(demo_snapshot_inventory.tables()[name]), name
     # The progress display names the failure and reports the workspace with its counts.
     assert any(m.startswith(f"FAILED {recs.id}: compute.list()") for m in messages)
     (recs_line,) = [m for m in messages if "] mlw-recs-prod:" in m]
     assert "0 computes" in recs_line and "7 asset versions" in recs_line and "1 FAILED call(s)" in recs_line
-    assert sum(1 for m in messages if m.startswith("[")) == len(tenant.workspaces)
+    assert sum(1 for m in messages if m.startswith("[")) == len(demo_tenant.workspaces)
     assert messages[-1] == "1 call(s) failed; the listing of everything else completed"
 
 
@@ -350,43 +332,43 @@ def test_a_failing_workspace_is_named_and_the_others_are_complete(demo_dir: Path
 # Resource groups and subscriptions
 # ---------------------------------------------------------------------------------------------
 
-def test_resource_groups_and_subscriptions_with_tags(demo_inventory: Inventory, tenant: Tenant) -> None:
-    groups = {row["resource_group_id"]: row for row in demo_inventory.resource_groups.iter_rows(named=True)}
-    assert set(groups) == {g.id.lower() for g in tenant.resource_groups}
-    for group in tenant.resource_groups:
+def test_resource_groups_and_subscriptions_with_tags(demo_snapshot_inventory: Inventory, demo_tenant: Tenant) -> None:
+    groups = {row["resource_group_id"]: row for row in demo_snapshot_inventory.resource_groups.iter_rows(named=True)}
+    assert set(groups) == {g.id.lower() for g in demo_tenant.resource_groups}
+    for group in demo_tenant.resource_groups:
         row = groups[group.id.lower()]
         assert row["subscription_id"] == group.subscription_id.lower()
         assert (row["resource_group"], row["resource_group_original"]) == (group.name.lower(), group.name)
         assert row["location"] == group.location
         assert json.loads(row["tags"]) == group.tags  # `{}` when ARM omits tags
         assert row["provisioning_state"] == "Succeeded"
-        assert row["captured_at"] == tenant.captured_at
-    subscriptions = {row["subscription_id"]: row for row in demo_inventory.subscriptions.iter_rows(named=True)}
-    assert set(subscriptions) == {s.id.lower() for s in tenant.subscriptions}
-    for subscription in tenant.subscriptions:
+        assert row["captured_at"] == demo_tenant.captured_at
+    subscriptions = {row["subscription_id"]: row for row in demo_snapshot_inventory.subscriptions.iter_rows(named=True)}
+    assert set(subscriptions) == {s.id.lower() for s in demo_tenant.subscriptions}
+    for subscription in demo_tenant.subscriptions:
         row = subscriptions[subscription.id.lower()]
         assert (row["display_name"], row["state"]) == (subscription.name, "Enabled")
         assert json.loads(row["tags"]) == subscription.tags
     # Every workspace's resource group is in the table (the join attribution relies on).
-    pairs = set(demo_inventory.workspaces.select("subscription_id", "resource_group").iter_rows())
-    assert pairs <= set(demo_inventory.resource_groups.select("subscription_id", "resource_group").iter_rows())
+    pairs = set(demo_snapshot_inventory.workspaces.select("subscription_id", "resource_group").iter_rows())
+    assert pairs <= set(demo_snapshot_inventory.resource_groups.select("subscription_id", "resource_group").iter_rows())
 
 
-def test_an_older_snapshot_without_resource_group_files_still_loads(demo_dir: Path, demo_inventory: Inventory,
-                                                                    tenant: Tenant, tmp_path: Path) -> None:
+def test_an_older_snapshot_without_resource_group_files_still_loads(demo_snapshot_dir: Path, demo_snapshot_inventory: Inventory,
+                                                                    demo_tenant: Tenant, tmp_path: Path) -> None:
     import shutil
 
     old = tmp_path / "old"
-    shutil.copytree(demo_dir, old)
-    for subscription in tenant.subscriptions:
+    shutil.copytree(demo_snapshot_dir, old)
+    for subscription in demo_tenant.subscriptions:
         (old / "subscriptions" / f"{subscription.id}.json").unlink()
         (old / "subscriptions" / subscription.id / "resourcegroups.json").unlink()
     inventory = load_inventory(old)
     assert inventory.resource_groups.is_empty() and inventory.subscriptions.is_empty()
     assert sorted(f.call for f in inventory.failures) == sorted(
-        ["resource_groups.list()"] * 2 + [f"subscriptions.get({s.id!r})" for s in tenant.subscriptions])
+        ["resource_groups.list()"] * 2 + [f"subscriptions.get({s.id!r})" for s in demo_tenant.subscriptions])
     assert all("SnapshotRequestNotRecorded" in f.error for f in inventory.failures)
-    assert inventory.asset_versions.equals(demo_inventory.asset_versions)
+    assert inventory.asset_versions.equals(demo_snapshot_inventory.asset_versions)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,14 +397,15 @@ def _findings(inventory: Inventory) -> pl.DataFrame:
     return evaluate_findings(config, Resolver(config, index), inputs)
 
 
-def test_ages_count_from_captured_at_not_the_wall_clock(demo_dir: Path, tenant: Tenant,
+def test_ages_count_from_captured_at_not_the_wall_clock(demo_snapshot_dir: Path, demo_tenant: Tenant,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    baseline = _findings(load_inventory(demo_dir))
+    baseline = _findings(load_inventory(demo_snapshot_dir))
     rules = set(baseline["rule_id"])
     assert {"ci_left_running", "ci_stopped_abandoned", "stale_version"} <= rules
 
     # Replay the same (now "old") snapshot as if it were ten years later.
-    import dagster_project.findings.rules as rules_module
+    import dagster_project.findings.rules.compute_instances
+    import dagster_project.findings.rules.context
     import dagster_project.inventory.collect as collect_module
 
     class LaterDatetime(datetime):
@@ -430,19 +413,20 @@ def test_ages_count_from_captured_at_not_the_wall_clock(demo_dir: Path, tenant: 
         def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
             return datetime(2036, 11, 1, tzinfo=UTC)
 
-    monkeypatch.setattr(rules_module, "datetime", LaterDatetime)
+    for rules_module in (dagster_project.findings.rules.context, dagster_project.findings.rules.compute_instances):
+        monkeypatch.setattr(rules_module, "datetime", LaterDatetime)
     monkeypatch.setattr(collect_module, "datetime", LaterDatetime)
-    later = _findings(load_inventory(demo_dir))
+    later = _findings(load_inventory(demo_snapshot_dir))
     assert later.equals(baseline)
 
-    bob = tenant.workspace("mlw-recs-prod")
+    bob = demo_tenant.workspace("mlw-recs-prod")
     (running,) = later.filter((pl.col("rule_id") == "ci_left_running")
                               & (pl.col("resource_id") == f"{bob.id}/computes/ci-bob-gpu".lower())).iter_rows(named=True)
-    ci = next(c for c in tenant.compute_instances if c.name == "ci-bob-gpu")
-    expected_days = (tenant.captured_at - ci.last_operation.time).days
+    ci = next(c for c in demo_tenant.compute_instances if c.name == "ci-bob-gpu")
+    expected_days = (demo_tenant.captured_at - ci.last_operation.time).days
     assert expected_days == 11  # started at 09:00 twelve days before a 06:00 capture
     assert json.loads(running["evidence"])["days_since"] == expected_days
-    assert running["first_seen"] == tenant.captured_at
+    assert running["first_seen"] == demo_tenant.captured_at
 
 
 # ---------------------------------------------------------------------------------------------
@@ -480,7 +464,7 @@ def test_cli_snapshot_without_credential_is_one_line(monkeypatch: pytest.MonkeyP
     assert not (tmp_path / "x").exists()
 
 
-def test_cli_snapshot_records_and_reports(monkeypatch: pytest.MonkeyPatch, demo_dir: Path, tenant: Tenant,
+def test_cli_snapshot_records_and_reports(monkeypatch: pytest.MonkeyPatch, demo_snapshot_dir: Path, demo_tenant: Tenant,
                                           tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import azure.identity
 
@@ -494,9 +478,9 @@ def test_cli_snapshot_records_and_reports(monkeypatch: pytest.MonkeyPatch, demo_
     real = record_module.record_snapshot
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", FakeCredential)
     monkeypatch.setattr(record_module, "record_snapshot",
-                        lambda *a, **k: real(*a, transport=ReplayTransport(demo_dir), **k))
+                        lambda *a, **k: real(*a, transport=ReplayTransport(demo_snapshot_dir), **k))
     out = tmp_path / "snap"
-    args = _snapshot_args("--subscription", tenant.subscriptions[0].id, "--subscription", tenant.subscriptions[1].id,
+    args = _snapshot_args("--subscription", demo_tenant.subscriptions[0].id, "--subscription", demo_tenant.subscriptions[1].id,
                           "--workspace", "mlw-fraud-prod", "--workspace", "mlw-forecast", "--out", str(out))
     assert cmd_snapshot(args) == 0
     captured = capsys.readouterr()

@@ -37,23 +37,6 @@ from dagster_project.inventory.tables import (
 ARM = "https://management.azure.com"
 
 
-@pytest.fixture(scope="module")
-def tenant() -> Tenant:
-    return build_tenant(seed=42)
-
-
-@pytest.fixture(scope="module")
-def snapshot_dir(tenant: Tenant, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo-snapshot")
-    write_snapshot(tenant, out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def inventory(snapshot_dir: Path) -> Inventory:
-    return load_inventory(snapshot_dir)
-
-
 def _by(frame: pl.DataFrame, key: str) -> dict[str, dict]:
     return {row[key]: row for row in frame.iter_rows(named=True)}
 
@@ -121,32 +104,32 @@ def test_snapshot_info_roundtrip_and_clear_errors(tmp_path: Path) -> None:
 # Demo snapshot → tables
 # ---------------------------------------------------------------------------------------------
 
-def test_demo_snapshot_is_deterministic(tenant: Tenant, snapshot_dir: Path, tmp_path: Path) -> None:
+def test_demo_snapshot_is_deterministic(demo_tenant: Tenant, demo_snapshot_dir: Path, tmp_path: Path) -> None:
     write_snapshot(build_tenant(seed=42), tmp_path)
 
     def digest(root: Path) -> dict[str, str]:
         return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in sorted(root.rglob("*.json"))}
 
-    assert digest(tmp_path) == digest(snapshot_dir)
-    assert read_snapshot_info(snapshot_dir).captured_at == tenant.captured_at
+    assert digest(tmp_path) == digest(demo_snapshot_dir)
+    assert read_snapshot_info(demo_snapshot_dir).captured_at == demo_tenant.captured_at
 
 
-def test_replay_has_no_failures_and_fixed_schemas(inventory: Inventory, tenant: Tenant) -> None:
-    assert inventory.failures == []
-    assert inventory.captured_at == tenant.captured_at
-    for name, frame in inventory.tables().items():
+def test_replay_has_no_failures_and_fixed_schemas(demo_snapshot_inventory: Inventory, demo_tenant: Tenant) -> None:
+    assert demo_snapshot_inventory.failures == []
+    assert demo_snapshot_inventory.captured_at == demo_tenant.captured_at
+    for name, frame in demo_snapshot_inventory.tables().items():
         assert frame.schema == TABLE_SCHEMAS[name], name
         for column, dtype in frame.schema.items():
             if isinstance(dtype, pl.Datetime):
                 assert dtype.time_zone == "UTC", (name, column)
-        assert (frame["captured_at"] == tenant.captured_at).all(), name
+        assert (frame["captured_at"] == demo_tenant.captured_at).all(), name
 
 
-def test_workspaces_with_dependencies_and_messy_tags(inventory: Inventory, tenant: Tenant) -> None:
-    rows = _by(inventory.workspaces, "workspace_id")
-    assert set(rows) == {w.id.lower() for w in tenant.workspaces}
-    for workspace in tenant.workspaces:
+def test_workspaces_with_dependencies_and_messy_tags(demo_snapshot_inventory: Inventory, demo_tenant: Tenant) -> None:
+    rows = _by(demo_snapshot_inventory.workspaces, "workspace_id")
+    assert set(rows) == {w.id.lower() for w in demo_tenant.workspaces}
+    for workspace in demo_tenant.workspaces:
         row = rows[workspace.id.lower()]
         assert row["workspace_id_original"] == workspace.id
         assert row["workspace_name"] == workspace.name
@@ -163,16 +146,16 @@ def test_workspaces_with_dependencies_and_messy_tags(inventory: Inventory, tenan
         # Contract 1.2: the workspace's kind and, for a project, its hub.
         assert row["workspace_kind"] == workspace.kind
         assert row["hub_workspace_id"] == (workspace.hub.id.lower() if workspace.hub else None)
-    kinds = {w.kind for w in tenant.workspaces}
+    kinds = {w.kind for w in demo_tenant.workspaces}
     assert {"Default", "Hub", "Project"} <= kinds
     project_rows = [r for r in rows.values() if r["workspace_kind"] == "Project"]
     assert any(r["storage_account_id"] is None for r in project_rows), "one project lists no dependency"
-    assert json.loads(rows[tenant.workspace("mlw-vision-dev").id.lower()]["tags"])[" project"] == "vision-qa "
+    assert json.loads(rows[demo_tenant.workspace("mlw-vision-dev").id.lower()]["tags"])[" project"] == "vision-qa "
 
 
-def test_compute_instances(inventory: Inventory, tenant: Tenant) -> None:
-    rows = _by(inventory.computes, "compute_id")
-    for ci in tenant.compute_instances:
+def test_compute_instances(demo_snapshot_inventory: Inventory, demo_tenant: Tenant) -> None:
+    rows = _by(demo_snapshot_inventory.computes, "compute_id")
+    for ci in demo_tenant.compute_instances:
         row = rows[ci.id.lower()]
         assert row["compute_id_original"] == ci.id
         assert row["workspace_id"] == ci.workspace.id.lower()
@@ -194,10 +177,10 @@ def test_compute_instances(inventory: Inventory, tenant: Tenant) -> None:
         assert row["min_nodes"] is None and row["current_nodes"] is None
 
 
-def test_clusters_keep_the_node_counts_the_entities_drop(inventory: Inventory, tenant: Tenant) -> None:
-    rows = _by(inventory.computes, "compute_id")
-    assert len(rows) == len(tenant.compute_instances) + len(tenant.clusters)
-    for cluster in tenant.clusters:
+def test_clusters_keep_the_node_counts_the_entities_drop(demo_snapshot_inventory: Inventory, demo_tenant: Tenant) -> None:
+    rows = _by(demo_snapshot_inventory.computes, "compute_id")
+    assert len(rows) == len(demo_tenant.compute_instances) + len(demo_tenant.clusters)
+    for cluster in demo_tenant.clusters:
         row = rows[cluster.id.lower()]
         assert row["compute_type"] == "AmlCompute"
         assert row["state"] == "Steady"
@@ -210,28 +193,28 @@ def test_clusters_keep_the_node_counts_the_entities_drop(inventory: Inventory, t
         assert row["idle_nodes"] == cluster.idle_nodes
         assert row["created_on"] == cluster.created_on
         assert json.loads(row["tags"]) == cluster.tags
-    warm = rows[next(c for c in tenant.clusters if c.name == "gpu-cluster-warm").id.lower()]
+    warm = rows[next(c for c in demo_tenant.clusters if c.name == "gpu-cluster-warm").id.lower()]
     assert (warm["min_nodes"], warm["current_nodes"], warm["idle_nodes"]) == (1, 1, 1)
 
 
-def test_enum_values_use_the_service_spelling(inventory: Inventory) -> None:
-    for frame, column in [(inventory.computes, "state"), (inventory.computes, "provisioning_state"),
-                          (inventory.computes, "last_operation_name"), (inventory.deployments, "provisioning_state"),
-                          (inventory.endpoints, "auth_mode"), (inventory.jobs, "status")]:
+def test_enum_values_use_the_service_spelling(demo_snapshot_inventory: Inventory) -> None:
+    for frame, column in [(demo_snapshot_inventory.computes, "state"), (demo_snapshot_inventory.computes, "provisioning_state"),
+                          (demo_snapshot_inventory.computes, "last_operation_name"), (demo_snapshot_inventory.deployments, "provisioning_state"),
+                          (demo_snapshot_inventory.endpoints, "auth_mode"), (demo_snapshot_inventory.jobs, "status")]:
         values = [v for v in frame[column].to_list() if v is not None]
         assert values, column
         assert not any("." in v or v.isupper() for v in values), (column, values)
-    assert set(inventory.computes["state"].drop_nulls()) == {"Running", "Stopped", "Steady"}
+    assert set(demo_snapshot_inventory.computes["state"].drop_nulls()) == {"Running", "Stopped", "Steady"}
     assert enum_text("ComputeInstanceState.RUNNING") == "Running"
     assert enum_text("VmPriority.LOW_PRIORITY") == "LowPriority"
     assert enum_text("SomethingUnknown.JOB_RUNNING") == "JobRunning"
 
 
-def test_every_asset_version_including_archived(inventory: Inventory, tenant: Tenant) -> None:
-    frame = inventory.asset_versions
-    assert frame.height == len(tenant.asset_versions)
+def test_every_asset_version_including_archived(demo_snapshot_inventory: Inventory, demo_tenant: Tenant) -> None:
+    frame = demo_snapshot_inventory.asset_versions
+    assert frame.height == len(demo_tenant.asset_versions)
     rows = _by(frame, "asset_id")
-    for version in tenant.asset_versions:
+    for version in demo_tenant.asset_versions:
         row = rows[version.id.lower()]
         assert row["asset_id_original"] == version.id
         assert (row["kind"], row["name"], row["version"]) == (version.kind, version.name, version.version)
@@ -248,16 +231,16 @@ def test_every_asset_version_including_archived(inventory: Inventory, tenant: Te
             # Key order as the author wrote it (duplicate detection must canonicalize, not us).
             assert list(json.loads(row["conda_file"])) == list(version.conda_file)
     archived = {(r["name"], r["version"]) for r in frame.filter(pl.col("is_archived")).iter_rows(named=True)}
-    assert archived == {(v.name, v.version) for v in tenant.asset_versions if v.is_archived}
+    assert archived == {(v.name, v.version) for v in demo_tenant.asset_versions if v.is_archived}
     assert ("fraud-xgb", "1") in archived
 
 
-def test_endpoints_and_deployments_with_traffic(inventory: Inventory, tenant: Tenant) -> None:
-    endpoints = _by(inventory.endpoints, "endpoint_id")
-    deployments = _by(inventory.deployments, "deployment_id")
-    assert set(endpoints) == {e.id.lower() for e in tenant.endpoints}
-    assert len(deployments) == sum(len(e.deployments) for e in tenant.endpoints)
-    for endpoint in tenant.endpoints:
+def test_endpoints_and_deployments_with_traffic(demo_snapshot_inventory: Inventory, demo_tenant: Tenant) -> None:
+    endpoints = _by(demo_snapshot_inventory.endpoints, "endpoint_id")
+    deployments = _by(demo_snapshot_inventory.deployments, "deployment_id")
+    assert set(endpoints) == {e.id.lower() for e in demo_tenant.endpoints}
+    assert len(deployments) == sum(len(e.deployments) for e in demo_tenant.endpoints)
+    for endpoint in demo_tenant.endpoints:
         row = endpoints[endpoint.id.lower()]
         assert row["endpoint_name"] == endpoint.name
         assert json.loads(row["traffic"]) == endpoint.traffic
@@ -278,14 +261,14 @@ def test_endpoints_and_deployments_with_traffic(inventory: Inventory, tenant: Te
             assert dep["mirror_traffic_pct"] == endpoint.mirror_traffic.get(deployment.name, 0)
             assert dep["scale_type"] == "Default"
             assert dep["created_on"] == deployment.created_on
-    canary = deployments[f"{tenant.workspace('mlw-vision-dev').id}/onlineEndpoints/vision-api/deployments/canary".lower()]
+    canary = deployments[f"{demo_tenant.workspace('mlw-vision-dev').id}/onlineEndpoints/vision-api/deployments/canary".lower()]
     assert (canary["provisioning_state"], canary["traffic_pct"], canary["instance_count"]) == ("Failed", 0, 1)
 
 
-def test_jobs_with_compute_and_run_history_timing(inventory: Inventory, tenant: Tenant) -> None:
-    rows = _by(inventory.jobs, "job_id")
-    assert set(rows) == {j.id.lower() for j in tenant.jobs}
-    for job in tenant.jobs:
+def test_jobs_with_compute_and_run_history_timing(demo_snapshot_inventory: Inventory, demo_tenant: Tenant) -> None:
+    rows = _by(demo_snapshot_inventory.jobs, "job_id")
+    assert set(rows) == {j.id.lower() for j in demo_tenant.jobs}
+    for job in demo_tenant.jobs:
         row = rows[job.id.lower()]
         assert row["job_name"] == job.name and row["display_name"] == job.display_name
         assert row["experiment_name"] == job.experiment_name
@@ -298,47 +281,47 @@ def test_jobs_with_compute_and_run_history_timing(inventory: Inventory, tenant: 
         assert row["end_time"] == job.end_time
         assert row["environment"] == job.environment
     # Every job's compute is in the computes table (the join the findings rely on).
-    assert set(inventory.jobs["compute_id"]) <= set(inventory.computes["compute_id"])
+    assert set(demo_snapshot_inventory.jobs["compute_id"]) <= set(demo_snapshot_inventory.computes["compute_id"])
 
 
 # ---------------------------------------------------------------------------------------------
 # Failures and the transport
 # ---------------------------------------------------------------------------------------------
 
-def test_request_without_recording_names_the_expected_file(snapshot_dir: Path) -> None:
-    client = MLClient(ReplayCredential(), "sub-x", "rg-x", "ws-x", transport=ReplayTransport(snapshot_dir),
+def test_request_without_recording_names_the_expected_file(demo_snapshot_dir: Path) -> None:
+    client = MLClient(ReplayCredential(), "sub-x", "rg-x", "ws-x", transport=ReplayTransport(demo_snapshot_dir),
                       enable_telemetry=False, show_progress=False, cloud="AzureCloud")
     with pytest.raises(SnapshotRequestNotRecorded) as caught:
         list(client.compute.list())
     message = str(caught.value)
     assert "subscriptions/sub-x/resourcegroups/rg-x/providers/microsoft.machinelearningservices/workspaces/ws-x/computes.json" in message
     assert "https://management.azure.com/subscriptions/sub-x/resourceGroups/rg-x" in message
-    assert str(snapshot_dir) in message
+    assert str(demo_snapshot_dir) in message
 
 
-def test_a_failing_workspace_is_reported_and_the_others_complete(tenant: Tenant, tmp_path: Path) -> None:
-    write_snapshot(tenant, tmp_path)
-    recs = tenant.workspace("mlw-recs-prod")
+def test_a_failing_workspace_is_reported_and_the_others_complete(demo_tenant: Tenant, tmp_path: Path) -> None:
+    write_snapshot(demo_tenant, tmp_path)
+    recs = demo_tenant.workspace("mlw-recs-prod")
     computes_file = tmp_path / str(snapshot_relpath("GET", f"{ARM}{recs.id}/computes"))
     computes_file.unlink()
     versions_file = tmp_path / str(snapshot_relpath("GET", f"{ARM}{recs.id}/models/recs-two-tower/versions?listViewType=All"))
     versions_file.unlink()
     messages: list[str] = []
-    inventory = load_inventory(tmp_path, progress=messages.append)
+    demo_snapshot_inventory = load_inventory(tmp_path, progress=messages.append)
 
-    assert {(f.scope, f.call) for f in inventory.failures} == {
+    assert {(f.scope, f.call) for f in demo_snapshot_inventory.failures} == {
         (recs.id, "compute.list()"),
         (recs.id, "models.list(name='recs-two-tower', list_view_type=ALL)"),
     }
-    assert all(isinstance(f, ListingFailure) and "SnapshotRequestNotRecorded" in f.error for f in inventory.failures)
-    assert any(str(computes_file) in f.error for f in inventory.failures)
+    assert all(isinstance(f, ListingFailure) and "SnapshotRequestNotRecorded" in f.error for f in demo_snapshot_inventory.failures)
+    assert any(str(computes_file) in f.error for f in demo_snapshot_inventory.failures)
     assert any("FAILED" in m and recs.id in m for m in messages)
     # Everything else is still there.
-    assert inventory.workspaces.height == len(tenant.workspaces)
-    assert inventory.computes.height == len(tenant.compute_instances) + len(tenant.clusters) - 2
-    lost = [v for v in tenant.asset_versions if v.workspace == recs and v.name == "recs-two-tower"]
-    assert inventory.asset_versions.height == len(tenant.asset_versions) - len(lost)
-    assert inventory.jobs.height == len(tenant.jobs)
+    assert demo_snapshot_inventory.workspaces.height == len(demo_tenant.workspaces)
+    assert demo_snapshot_inventory.computes.height == len(demo_tenant.compute_instances) + len(demo_tenant.clusters) - 2
+    lost = [v for v in demo_tenant.asset_versions if v.workspace == recs and v.name == "recs-two-tower"]
+    assert demo_snapshot_inventory.asset_versions.height == len(demo_tenant.asset_versions) - len(lost)
+    assert demo_snapshot_inventory.jobs.height == len(demo_tenant.jobs)
 
 
 def test_transport_rejects_unmerged_pages_and_writes(tmp_path: Path) -> None:
@@ -354,13 +337,13 @@ def test_transport_rejects_unmerged_pages_and_writes(tmp_path: Path) -> None:
         transport.send(HttpRequest("DELETE", f"{ARM}/subscriptions/s/things"))
 
 
-def test_transport_caches_reads_and_is_shared_across_threads(snapshot_dir: Path, tenant: Tenant) -> None:
+def test_transport_caches_reads_and_is_shared_across_threads(demo_snapshot_dir: Path, demo_tenant: Tenant) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from azure.core.rest import HttpRequest
 
-    transport = ReplayTransport(snapshot_dir)
-    url = f"{ARM}{tenant.workspaces[0].id}/computes?api-version=2023-08-01-preview"
+    transport = ReplayTransport(demo_snapshot_dir)
+    url = f"{ARM}{demo_tenant.workspaces[0].id}/computes?api-version=2023-08-01-preview"
     with ThreadPoolExecutor(8) as pool:
         bodies = list(pool.map(lambda _: transport.send(HttpRequest("GET", url)).read(), range(64)))
     assert len(set(bodies)) == 1 and json.loads(bodies[0])["value"]

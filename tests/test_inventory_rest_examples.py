@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from azure.ai.ml import MLClient
+from cost_support import EXTERNAL
 
 from dagster_project.inventory.replay import ReplayCredential, ReplayTransport
 from dagster_project.inventory.snapshot_paths import (
@@ -28,7 +29,6 @@ from dagster_project.inventory.snapshot_paths import (
 )
 from dagster_project.inventory.tables import Inventory, collect_inventory
 
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "external"
 EXAMPLES = EXTERNAL / "azure-rest-api-specs" / "machinelearningservices" / "2025-12-01" / "examples"
 
 pytestmark = pytest.mark.external
