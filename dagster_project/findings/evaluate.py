@@ -42,12 +42,7 @@ def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsCo
         billing_month=month,
         captured_at=captured_at_of(frames["workspaces"]),
         currency=main_currency(allocation),
-        workspaces=frames["workspaces"],
-        computes=frames["computes"],
-        asset_versions=frames["asset_versions"],
-        endpoints=frames["endpoints"],
-        deployments=frames["deployments"],
-        jobs=frames["jobs"],
+        **frames,  # workspaces, computes, asset_versions, endpoints, deployments, jobs
         resource_usage=usage,
         allocation=allocation,
     )
