@@ -20,6 +20,7 @@ _SCOPE = re.compile(
     r"(?:/providers/microsoft\.machinelearningservices/workspaces/(?P<ws>[^/]+))?)?/?$",
     re.IGNORECASE,
 )
+# The collections of Azure ML asset versions in an id, and the asset kind each holds.
 ASSET_COLLECTIONS = {"models": "model", "environments": "environment", "data": "data"}
 
 

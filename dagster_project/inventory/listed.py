@@ -8,10 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagster_project.azure_ids import ASSET_COLLECTIONS
+
 ProgressCallback = Callable[[str], None]
-ASSET_KINDS = ("model", "environment", "data")
-# The SDK's collection name of each asset kind, as the calls are labelled.
-ASSET_PLURALS = {"model": "models", "environment": "environments", "data": "data"}
+ASSET_KINDS = tuple(ASSET_COLLECTIONS.values())  # model, environment, data
+# The collection name of each asset kind (`models`), as the calls are labelled.
+ASSET_PLURALS = {kind: collection for collection, kind in ASSET_COLLECTIONS.items()}
 
 
 @dataclass(frozen=True)

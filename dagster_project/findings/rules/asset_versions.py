@@ -14,8 +14,7 @@ from dagster_project.findings.commands import q, workspace_args
 from dagster_project.findings.model import Proposal
 from dagster_project.findings.rules.context import FindingsContext
 from dagster_project.findings.rules.registry import rule
-
-ASSET_KINDS = ("model", "environment", "data")
+from dagster_project.inventory.listed import ASSET_KINDS
 
 
 def archive_command(asset_id: str, kind: str, name: str, version: str) -> str:
