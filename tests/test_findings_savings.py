@@ -164,7 +164,7 @@ def test_each_resource_counts_once_at_its_largest_savings_in_every_reader():
         counted_savings_per_currency,
         install_counted_findings,
     )
-    from dagster_project.sql import load_sql
+    from dagster_project.sql import load_sql, sql_parameters
 
     frame = _hand_findings()
     this_month = frame.filter(pl.col("billing_month") == MONTH)
@@ -176,7 +176,8 @@ def test_each_resource_counts_once_at_its_largest_savings_in_every_reader():
     params = {"billing_month": MONTH}
 
     def view(name):
-        return con.sql(load_sql(f"reports/{name}"), params=params).pl()
+        statement = load_sql(f"reports/{name}")
+        return con.sql(statement, params=sql_parameters(statement, **params)).pl()
 
     summary = {r["billing_currency"]: r["savings"] for r in view("run_summary_findings").iter_rows(named=True)}
     finance = {r["billing_currency"]: r["savings"] for r in view("finance_findings_summary").iter_rows(named=True)}

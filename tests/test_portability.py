@@ -10,9 +10,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 POSIX_ONLY = {"fcntl", "termios", "tty", "pty", "pwd", "grp", "resource", "posix", "crypt", "syslog", "nis"}
-# The writer lock still uses fcntl on this branch; issue 13a replaces it with `filelock`. Remove
-# the entry when it lands: the test below fails until this list is exact.
-KNOWN = {"dagster_project/warehouse.py": {"fcntl"}}
 
 
 def _product_files() -> list[Path]:
@@ -35,7 +32,7 @@ def test_no_product_module_imports_a_posix_only_module():
         posix = _imported(path) & POSIX_ONLY
         if posix:
             found[path.relative_to(ROOT).as_posix()] = posix
-    assert found == KNOWN
+    assert found == {}
 
 
 def test_text_files_are_read_and_written_with_an_explicit_encoding():

@@ -1,4 +1,4 @@
-"""What a finding is made of: its published schema, the inputs the rules read, a resource's month
+"""What a finding is made of: its published schema (from the table catalog), the inputs the rules read, a resource's month
 of cost and hours (`Usage`), and the two ways a finding saves money (`stop_savings`,
 `delete_savings`).
 
@@ -16,32 +16,11 @@ from decimal import Decimal
 
 import polars as pl
 
+from dagster_project.catalog import polars_schema
 from dagster_project.money import CENT
 
-MONEY = pl.Decimal(38, 10)
-FINDINGS_SCHEMA = pl.Schema(
-    {
-        "billing_month": pl.Date,
-        "finding_id": pl.String,
-        "rule_id": pl.String,
-        "category": pl.String,
-        "severity": pl.String,
-        "workspace": pl.String,
-        "resource_id": pl.String,
-        "resource_name": pl.String,
-        "project": pl.String,
-        "owner": pl.String,
-        "evidence": pl.String,
-        "savings": MONEY,
-        "currency": pl.String,
-        "action": pl.String,
-        "command": pl.String,
-        "first_seen": pl.Datetime("us", "UTC"),
-        "last_seen": pl.Datetime("us", "UTC"),
-        "status": pl.String,
-        "suppression_reason": pl.String,
-    }
-)
+# The published `findings` columns, from the table catalog (dagster_project/catalog/tables/findings.toml).
+FINDINGS_SCHEMA = polars_schema("findings")
 ZERO = Decimal(0)
 
 
