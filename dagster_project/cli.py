@@ -92,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=_positive, default=3, help="billing months (default: 3)")
     demo.add_argument("--rows", type=_positive, default=None, help="scale the line items to about N in total")
     demo.add_argument("--config", default=None, help="finops.yaml (default: built-in defaults)")
+    demo.add_argument("--force", action="store_true", help="rebuild months whose inputs are unchanged")
 
     data = sub.add_parser("demo-data", help="write the synthetic tenant: exports, inventory snapshot, expected.json",
                           description="Write the synthetic tenant's Cost Management exports, Azure ML inventory "
@@ -118,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="billing month YYYY-MM (repeatable; default: every month found)")
     run.add_argument("--config", default=None, help="finops.yaml (default: built-in defaults)")
     run.add_argument("--out", default="reports", help="output folder (default: reports)")
+    run.add_argument("--force", action="store_true",
+                     help="rebuild every month, even those whose inputs (export runs, inventory snapshot, "
+                          "configuration, code version) are unchanged since they were published")
     from dagster_project.inventory.cli_snapshot import add_snapshot_parser
 
     add_snapshot_parser(sub)
@@ -197,6 +201,10 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: 
         console.print(f"Unallocated share: {format_percent(summary.unallocated_share_pct or 0)} of {month:%Y-%m}")
     savings = format_per_currency({c: r["savings"] for c, r in totals.items() if r["open_findings"]})
     console.print(f"Findings: {summary.findings_open} open, estimated savings {savings}")
+    for skipped, reason in summary.skipped:
+        console.print(f"Skipped {skipped:%Y-%m}: {reason}")
+    if summary.skipped and len(summary.skipped) == len(summary.months):
+        console.print("Nothing was published: every month's inputs are unchanged")
     for warning in summary.warnings:
         console.print(f"[yellow]Warning: {warning}[/yellow]")
     if summary.rejects:
@@ -255,7 +263,8 @@ def cmd_demo(args) -> int:
     def work(say):
         paths = generate_demo(out / "demo-tenant", seed=args.seed, months=args.months, rows=args.rows,
                               reuse=True, progress=say)
-        return paths, run_pipeline(paths.exports, paths.inventory, out, config=config, progress=say)
+        return paths, run_pipeline(paths.exports, paths.inventory, out, config=config, progress=say,
+                                   force=args.force)
 
     paths, summary = _run_with_progress("demo", work)
     _print_summary(summary, time.monotonic() - started, demo_root=paths.root)
@@ -304,7 +313,7 @@ def cmd_run(args) -> int:
     started = time.monotonic()
     months = sorted(set(args.month)) if args.month else None
     summary = _run_with_progress("run", lambda say: run_pipeline(
-        exports, inventory, out, months=months, config=config_path, progress=say))
+        exports, inventory, out, months=months, config=config_path, progress=say, force=args.force))
     _print_summary(summary, time.monotonic() - started)
     return 0
 

@@ -49,6 +49,8 @@ class RunSummary:
     currency: str = ""
     rejects: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Months not rebuilt because their inputs are unchanged (fingerprint), with the reason.
+    skipped: list[tuple[date, str]] = field(default_factory=list)
     # Per currency, largest spend first: effective_cost, billed_cost, unallocated_effective_cost,
     # unallocated_share_pct, projects, open_findings, savings (exact decimals).
     totals: pl.DataFrame | None = None
@@ -117,17 +119,83 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 
 def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory: Path, out_dir: Path,
                  months: list[date] | None = None, config: Path | None = None,
-                 progress: Callable[[str], None] | None = None) -> RunSummary:
+                 progress: Callable[[str], None] | None = None, force: bool = False) -> RunSummary:
     """Inventory once, then every month: ingest → attribute → spend → findings → reports.
 
     `exports` is a local export root, or `sources.exports` of finops.yaml (Blob Storage, the Cost
-    Details API). Stops at the first failure or failed blocking check.
+    Details API). Stops at the first failure or failed blocking check. A month whose inputs are
+    unchanged since it was published (`dagster_project.fingerprint`) is skipped and listed in
+    `RunSummary.skipped`, unless `force`.
     """
-    from dagster_project.definitions import ALL_ASSETS, aml_inventory
-
     say = progress or (lambda message: None)
     exports = exports_resource(exports)
     months, warnings = plan_months(exports, months, out_dir, config, say)
+    fingerprints, skipped = plan_skips(exports, months, inventory, out_dir, config, force)
+    for month, reason in skipped:
+        say(f"month {month:%Y-%m}: skipped, {reason}")
+    todo = [m for m in months if m not in dict(skipped)]
+    if todo:
+        _materialize_months(exports, inventory, out_dir, config, todo, fingerprints, warnings, say)
+    summary = summarize(out_dir, months)
+    summary.warnings = warnings
+    summary.skipped = skipped
+    return summary
+
+
+def plan_skips(exports: CostExportsResource, months: list[date], inventory: Path, out_dir: Path,
+               config: Path | None, force: bool) -> tuple[dict[date, str | None], list[tuple[date, str]]]:
+    """Each month's input fingerprint (None: cannot be fingerprinted), and the months to skip
+    with the reason: the recorded fingerprint is the same and the month's published folders are
+    all there. `force` skips nothing."""
+    from dagster_project import fingerprint as fp
+    from dagster_project.config import load_config
+    from dagster_project.costs.discovery import discover
+    from dagster_project.reporting.packs import month_reports_dir
+
+    warehouse = Warehouse(out_dir)
+    recorded: dict[date, fp.Recorded] = {}
+    if warehouse.database_path.exists():
+        with warehouse.connect(read_only=True) as con:
+            recorded = fp.recorded(con)
+    fingerprints: dict[date, str | None] = dict.fromkeys(months)
+    if exports.kind == "cost-details" or not months:
+        return fingerprints, []
+    shared = (fp.snapshot_version(inventory), fp.config_version(config), fp.code_version())
+    with exports.open() as source:
+        found = discover(source, exclude=load_config(config).exports.exclude)
+        for month in sorted(months):
+            try:
+                runs = found.runs_for(month)
+            except ValueError:  # a blocked month: the run reports it
+                continue
+            earlier = [m for m in fingerprints if m < month and fingerprints[m] is not None]
+            previous = fingerprints[max(earlier)] if earlier else next(
+                (r.fingerprint for m, r in sorted(recorded.items(), reverse=True) if m < month), None)
+            fingerprints[month] = fp.month_fingerprint(fp.runs_version(source, runs), *shared, previous)
+    skipped = []
+    for month in months:
+        was = recorded.get(month)
+        if force or was is None or fingerprints[month] != was.fingerprint:
+            continue
+        folders = (warehouse.month_parquet_dir("cost_line_items", month), month_reports_dir(out_dir, month))
+        if all(folder.is_dir() for folder in folders):
+            skipped.append((month, f"unchanged since its run of {was.recorded_at:%Y-%m-%d %H:%M} UTC (same "
+                                   "export runs, inventory snapshot, configuration and code version); "
+                                   "--force rebuilds it"))
+    return fingerprints, skipped
+
+
+def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: Path, config: Path | None,
+                        months: list[date], fingerprints: dict[date, str | None], warnings: list[str],
+                        say: Callable[[str], None]) -> None:
+    from dagster_project import fingerprint as fp
+    from dagster_project.definitions import ALL_ASSETS, aml_inventory
+
+    warehouse = Warehouse(out_dir)
+    if warehouse.database_path.exists():
+        with warehouse.connect() as con:  # a rebuild that fails must not be skipped next time
+            for month in months:
+                fp.forget(con, month)
     resources = _resources(out_dir, exports, inventory, config)
     monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
     with DagsterInstance.ephemeral() as instance:
@@ -147,9 +215,9 @@ def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory:
                 raise PipelineFailed(f"month {month:%Y-%m}: {_failure_message(result)}")
             warnings += [f"{month:%Y-%m}: check {c.asset_check_key.name}: {c.description or 'failed'}"
                          for c in evaluations if not c.passed]
-    summary = summarize(out_dir, months)
-    summary.warnings = warnings
-    return summary
+            if fingerprints.get(month) is not None:
+                with warehouse.connect() as con:
+                    fp.record(con, month, fingerprints[month])
 
 
 def plan_months(exports: CostExportsResource, months: list[date] | None, out_dir: Path, config: Path | None,
