@@ -58,7 +58,13 @@ ids AS (
         *,
         lower(ResourceId) AS resource_id_lower,
         lower(SubscriptionId) AS subscription_lower,
-        lower(ResourceGroup) AS resource_group_lower
+        lower(ResourceGroup) AS resource_group_lower,
+        -- Repair detection runs only for rows that need it: r_check is false only when no
+        -- check but id_case can flag the row (tags, dates, literal NULLs and amounts all plain),
+        -- which is most rows; the exact checks then never run (see p_repairs).
+        coalesce(r_null OR NOT starts_with(Tags, '{') OR contains(Date, '/')
+            OR cost_amount_suspect(CostText) OR cost_amount_suspect(PayGPrice)
+            OR cost_amount_suspect(Quantity), false) AS r_check
     FROM v
 )
 
@@ -124,23 +130,30 @@ SELECT
         WHEN ChargeType = 'Usage' AND PricingModel IN ('Reservation', 'SavingsPlan') THEN 'Used'
     END AS p_commitment_discount_status,
     CostAllocationRuleName AS p_cost_allocation_rule_name,
-    concat_ws(
-        ',',
-        CASE WHEN NOT starts_with(Tags, '{') AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> ''
-                THEN 'tags_braces'
-        END,
-        CASE WHEN contains(Date, '/') THEN 'date_mdy' END,
-        CASE WHEN r_null THEN 'null_literal' END,
-        CASE WHEN cost_scientific(CostText) OR cost_scientific(PayGPrice) OR cost_scientific(Quantity)
-                THEN 'scientific'
-        END,
-        CASE WHEN resource_id_lower <> ResourceId OR subscription_lower <> SubscriptionId
-                OR resource_group_lower <> ResourceGroup THEN 'id_case'
-        END,
-        CASE WHEN cost_long_decimal(CostText) OR cost_long_decimal(PayGPrice) OR cost_long_decimal(Quantity)
-                THEN 'long_decimal'
-        END
-    ) AS p_repairs,
+    CASE
+        WHEN r_check THEN
+        concat_ws(
+            ',',
+            CASE WHEN NOT starts_with(Tags, '{') AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> ''
+                    THEN 'tags_braces'
+            END,
+            CASE WHEN contains(Date, '/') THEN 'date_mdy' END,
+            CASE WHEN r_null THEN 'null_literal' END,
+            CASE WHEN cost_scientific(CostText) OR cost_scientific(PayGPrice) OR cost_scientific(Quantity)
+                    THEN 'scientific'
+            END,
+            CASE WHEN resource_id_lower <> ResourceId OR subscription_lower <> SubscriptionId
+                    OR resource_group_lower <> ResourceGroup THEN 'id_case'
+            END,
+            CASE WHEN cost_long_decimal(CostText) OR cost_long_decimal(PayGPrice) OR cost_long_decimal(Quantity)
+                    THEN 'long_decimal'
+            END
+        )
+        WHEN resource_id_lower <> ResourceId OR subscription_lower <> SubscriptionId
+            OR resource_group_lower <> ResourceGroup
+            THEN 'id_case'
+        ELSE ''
+    END AS p_repairs,
     CASE
         -- a line the CSV repair could not parse (dagster_project/costs/repair_csv.py)
         WHEN _aml_broken_reason IS NOT NULL THEN _aml_broken_reason
