@@ -40,9 +40,10 @@ dev: $(STAMP)
 # `make bench BENCH_ROWS="1000000" BENCH_REPEAT=2` for a quicker or steadier run.
 BENCH_ROWS ?= 1000000 10000000
 BENCH_REPEAT ?= 1
+BENCH_LAYOUT ?= three-months
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,bench]"
-	$(BIN)/python scripts/benchmark.py $(foreach n,$(BENCH_ROWS),--rows $(n)) --repeat $(BENCH_REPEAT)
+	$(BIN)/python scripts/benchmark.py $(foreach n,$(BENCH_ROWS),--rows $(n)) --repeat $(BENCH_REPEAT) --layout $(BENCH_LAYOUT)
 
 clean:
 	rm -rf $(VENV) .cache

@@ -130,12 +130,13 @@ def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory:
     say = progress or (lambda message: None)
     exports = exports_resource(exports)
     months, warnings = plan_months(exports, months, out_dir, config, say)
-    fingerprints, skipped = plan_skips(exports, months, inventory, out_dir, config, force)
+    fingerprints, skipped, recorded = plan_skips(exports, months, inventory, out_dir, config, force)
     for month, reason in skipped:
         say(f"month {month:%Y-%m}: skipped, {reason}")
     todo = [m for m in months if m not in dict(skipped)]
     if todo:
-        _materialize_months(exports, inventory, out_dir, config, todo, fingerprints, warnings, say)
+        stale = [m for m in todo if m in recorded]
+        _materialize_months(exports, inventory, out_dir, config, todo, fingerprints, stale, warnings, say)
     summary = summarize(out_dir, months)
     summary.warnings = warnings
     summary.skipped = skipped
@@ -143,10 +144,10 @@ def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory:
 
 
 def plan_skips(exports: CostExportsResource, months: list[date], inventory: Path, out_dir: Path,
-               config: Path | None, force: bool) -> tuple[dict[date, str | None], list[tuple[date, str]]]:
-    """Each month's input fingerprint (None: cannot be fingerprinted), and the months to skip
-    with the reason: the recorded fingerprint is the same and the month's published folders are
-    all there. `force` skips nothing."""
+               config: Path | None, force: bool) -> tuple[dict[date, str | None], list[tuple[date, str]], set[date]]:
+    """Each month's input fingerprint (None: cannot be fingerprinted); the months to skip with the
+    reason (the recorded fingerprint is the same and the month's published folders are all there;
+    `force` skips nothing); and the months that have a recorded fingerprint."""
     from dagster_project import fingerprint as fp
     from dagster_project.config import load_config
     from dagster_project.costs.discovery import discover
@@ -159,7 +160,7 @@ def plan_skips(exports: CostExportsResource, months: list[date], inventory: Path
             recorded = fp.recorded(con)
     fingerprints: dict[date, str | None] = dict.fromkeys(months)
     if exports.kind == "cost-details" or not months:
-        return fingerprints, []
+        return fingerprints, [], set(recorded)
     shared = (fp.snapshot_version(inventory), fp.config_version(config), fp.code_version())
     with exports.open() as source:
         found = discover(source, exclude=load_config(config).exports.exclude)
@@ -182,21 +183,35 @@ def plan_skips(exports: CostExportsResource, months: list[date], inventory: Path
             skipped.append((month, f"unchanged since its run of {was.recorded_at:%Y-%m-%d %H:%M} UTC (same "
                                    "export runs, inventory snapshot, configuration and code version); "
                                    "--force rebuilds it"))
-    return fingerprints, skipped
+    return fingerprints, skipped, set(recorded)
 
 
 def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: Path, config: Path | None,
-                        months: list[date], fingerprints: dict[date, str | None], warnings: list[str],
-                        say: Callable[[str], None]) -> None:
+                        months: list[date], fingerprints: dict[date, str | None], stale: list[date],
+                        warnings: list[str], say: Callable[[str], None]) -> None:
     from dagster_project import fingerprint as fp
-    from dagster_project.definitions import ALL_ASSETS, aml_inventory
 
     warehouse = Warehouse(out_dir)
-    if warehouse.database_path.exists():
+    if stale:
         with warehouse.connect() as con:  # a rebuild that fails must not be skipped next time
-            for month in months:
+            for month in stale:
                 fp.forget(con, month)
     resources = _resources(out_dir, exports, inventory, config)
+    published: list[date] = []
+    try:
+        _materialize(resources, months, warnings, published, say)
+    finally:  # the months published before a failure keep their fingerprint
+        recordable = [m for m in published if fingerprints.get(m) is not None]
+        if recordable:
+            with warehouse.connect() as con:
+                for month in recordable:
+                    fp.record(con, month, fingerprints[month])
+
+
+def _materialize(resources: dict, months: list[date], warnings: list[str], published: list[date],
+                 say: Callable[[str], None]) -> None:
+    from dagster_project.definitions import ALL_ASSETS, aml_inventory
+
     monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
     with DagsterInstance.ephemeral() as instance:
         say("inventory: replaying the Azure ML snapshot through azure-ai-ml")
@@ -215,9 +230,7 @@ def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: 
                 raise PipelineFailed(f"month {month:%Y-%m}: {_failure_message(result)}")
             warnings += [f"{month:%Y-%m}: check {c.asset_check_key.name}: {c.description or 'failed'}"
                          for c in evaluations if not c.passed]
-            if fingerprints.get(month) is not None:
-                with warehouse.connect() as con:
-                    fp.record(con, month, fingerprints[month])
+            published.append(month)
 
 
 def plan_months(exports: CostExportsResource, months: list[date] | None, out_dir: Path, config: Path | None,

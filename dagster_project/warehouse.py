@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -131,17 +132,41 @@ def _create_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
         con.execute(f"USE {db}.main")
 
 
+@cache
+def _ddl_version() -> str:
+    """A hash of every DDL statement `prepare` runs: the file is prepared once per version."""
+    import hashlib
+
+    statements = [TABLES[table].create_sql() for table in MONTHLY_TABLES]
+    statements += [view_sql(view) for view in VIEWS]
+    statements += [load_sql(f"publication/{name}") for name in ("create_staged_parts", "create_publication_journal")]
+    return hashlib.sha256("\n".join(statements).encode()).hexdigest()
+
+
+def _prepared(con: duckdb.DuckDBPyConnection) -> bool:
+    if not _table_exists(con, STAGING, "ddl_version"):
+        return False
+    rows = con.execute(f"SELECT version FROM {catalog(con)}.{STAGING}.ddl_version").fetchall()  # noqa: S608
+    return rows == [(_ddl_version(),)]
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Create the public tables and views, the staging schema, and the build views of this
-    connection (see the module docstring). Safe to call more than once; refreshes the views."""
+    connection (see the module docstring). Safe to call more than once; refreshes the views.
+
+    The DDL runs once per file and version of the statements (recorded in `staging.ddl_version`),
+    not on each of the dozens of writer connections a run opens."""
     db = catalog(con)
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {db}.{STAGING}")
-    _create_tables(con, "main")
-    _create_tables(con, STAGING)
-    for view in VIEWS:
-        con.execute(view_sql(view))
-    for statement in ("create_staged_parts", "create_publication_journal"):
-        con.execute(load_sql(f"publication/{statement}"))
+    if not _prepared(con):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {db}.{STAGING}")
+        _create_tables(con, "main")
+        _create_tables(con, STAGING)
+        for view in VIEWS:
+            con.execute(view_sql(view))
+        for statement in ("create_staged_parts", "create_publication_journal"):
+            con.execute(load_sql(f"publication/{statement}"))
+        con.execute(f"CREATE OR REPLACE TABLE {db}.{STAGING}.ddl_version AS SELECT $version AS version",  # noqa: S608
+                    {"version": _ddl_version()})
     create_macros(con)  # month_project_spend and its refresh use them
     refresh_views(con)
 
@@ -157,8 +182,11 @@ def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
             f"SELECT billing_month FROM {db}.{STAGING}.staged_parts "
             f"WHERE table_name = '{table}' AND billing_month IS NOT NULL) "
             f"UNION ALL BY NAME SELECT * FROM {db}.{STAGING}.{table}")
+    staged = {row[0] for row in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = $schema", {"schema": STAGING}).fetchall()}
     for table in INVENTORY_TABLES:
-        if _table_exists(con, STAGING, table):
+        if table in staged:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {db}.{STAGING}.{table}")  # noqa: S608
         else:
             con.execute(f"DROP VIEW IF EXISTS temp.main.{table}")
