@@ -13,7 +13,7 @@ A month's fingerprint is a SHA-256 over everything its published outputs are com
 * the fingerprint of the month before it, as published: findings and month-over-month columns
   read the previous month, so a month re-run with changed inputs re-runs the months after it.
 
-`runner.run_pipeline` records the fingerprint in `run_fingerprints` of `finops.duckdb` once a
+`runner.run_pipeline` records the fingerprint in `staging.run_fingerprints` of `finops.duckdb` once a
 month is published, and skips a month whose recorded fingerprint equals the new one (and whose
 published folders are all there), unless `force`. A month without a fingerprint (the Cost
 Details API, whose answer cannot be fingerprinted before it is requested) always runs.
@@ -118,10 +118,10 @@ def recorded(con: duckdb.DuckDBPyConnection) -> dict[date, Recorded]:
 def record(con: duckdb.DuckDBPyConnection, month: date, fingerprint: str) -> None:
     """Remember that `month` was published from inputs with this fingerprint."""
     con.execute(load_sql("publication/create_run_fingerprints"))
-    con.execute(load_sql("publication/record_run_fingerprint"), {"month": month, "fingerprint": fingerprint})
+    con.execute(load_sql("publication/record_run_fingerprint"), {"billing_month": month, "fingerprint": fingerprint})
 
 
 def forget(con: duckdb.DuckDBPyConnection, month: date) -> None:
     """Drop a month's fingerprint before it is rebuilt: a failed rebuild must not be skipped."""
     con.execute(load_sql("publication/create_run_fingerprints"))
-    con.execute(load_sql("publication/forget_run_fingerprint"), {"month": month})
+    con.execute(load_sql("publication/forget_run_fingerprint"), {"billing_month": month})

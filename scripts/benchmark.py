@@ -123,7 +123,7 @@ def phase_typed(exports: str, out: str) -> tuple[float, int, str, dict]:
             statement = load._insert_statement("focus", "csv")
             select = statement[statement.index("WITH typed"):]
             paths = [str(f.blob.path) for f in files]
-            params = {"files": [*paths, str(load._stub(tmp, "focus", "csv"))], "month": month, "paths": paths,
+            params = {"files": [*paths, str(load._stub(tmp, "focus", "csv"))], "billing_month": month, "paths": paths,
                       "relatives": [f.relative for f in files], "source_schema": files[0].schema.name}
             columns = [d[0] for d in con.execute(f"SELECT * FROM ({select}) LIMIT 0", params).description]  # noqa: S608
             forced = ", ".join(f'count("{c}")' for c in columns)

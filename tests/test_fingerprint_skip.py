@@ -50,7 +50,7 @@ def _published_state(out: Path) -> dict:
     con = duckdb.connect(str(out / "finops.duckdb"), read_only=True)
     try:
         tables = {t: con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {t}").fetchall()  # noqa: S608
-                  for t in ("cost_line_items", "cost_allocation", "findings", "export_runs", "run_fingerprints")}
+                  for t in ("cost_line_items", "cost_allocation", "findings", "export_runs", "staging.run_fingerprints")}
     finally:
         con.close()
     folders = {str(p.relative_to(out)): p.stat().st_ino for p in (out / "parquet").glob("*/*")}
@@ -124,7 +124,7 @@ def test_a_failed_rebuild_is_not_skipped_next_time(copy):
         run_pipeline(exports, inventory, out, config=config)
     part.write_bytes(good)  # back to the bytes that were published, but a new modification time
     con = duckdb.connect(str(out / "finops.duckdb"), read_only=True)
-    assert con.execute("SELECT count(*) FROM run_fingerprints").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM staging.run_fingerprints").fetchall() == [(0,)]
     con.close()
     assert run_pipeline(exports, inventory, out, config=config).skipped == []
 

@@ -1,2 +1,2 @@
 -- The recorded fingerprint of every published month.
-SELECT billing_month, fingerprint, recorded_at FROM main.run_fingerprints ORDER BY billing_month
+SELECT billing_month, fingerprint, recorded_at FROM staging.run_fingerprints ORDER BY billing_month
