@@ -66,8 +66,8 @@ EA_STUB_COLUMNS = (
 )
 # Both families: the marker columns of a repaired CSV copy (repair_csv), NULL for every other file.
 REPAIR_COLUMNS = (BROKEN_REASON, BROKEN_RAW)
-_MACROS = ("cost_decimal", "cost_timestamp", "cost_tags", "cost_amount_suspect", "cost_json", "cost_scientific",
-           "cost_long_decimal")
+_MACROS = ("cost_decimal", "cost_timestamp", "cost_tags", "cost_tags_braces", "cost_amount_suspect", "cost_json",
+           "cost_scientific", "cost_long_decimal")
 
 
 class CostLoadError(RuntimeError):

@@ -117,9 +117,7 @@ SELECT
         WHEN r_check THEN
         concat_ws(
             ',',
-            CASE WHEN NOT starts_with(Tags, '{') AND NOT starts_with(ltrim(Tags), '{') AND trim(Tags) <> ''
-                    THEN 'tags_braces'
-            END,
+            CASE WHEN cost_tags_braces(Tags) THEN 'tags_braces' END,
             CASE WHEN contains(ChargePeriodStart, '/') OR contains(ChargePeriodEnd, '/') THEN 'date_mdy' END,
             CASE WHEN r_null THEN 'null_literal' END,
             CASE WHEN cost_scientific(BilledCost) OR cost_scientific(EffectiveCost) OR cost_scientific(ListCost)
