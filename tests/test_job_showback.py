@@ -26,9 +26,9 @@ from dagster_project.attribution.jobs import (
     split_clusters,
 )
 from dagster_project.attribution.resolve import InventoryIndex, Resolver
+from dagster_project.catalog import table as catalog_table
 from dagster_project.config import FinopsConfig, parse_config
 from dagster_project.inventory.tables import TABLE_SCHEMAS
-from dagster_project.catalog import table
 
 SUB = "00000000-0000-0000-0000-000000000016"
 WS = f"/subscriptions/{SUB}/resourcegroups/rg-plat/providers/microsoft.machinelearningservices/workspaces/ws-plat"
@@ -75,7 +75,7 @@ def _cost(month: date, compute: str | None, cost: str, hours: str, row: int, siz
 
 def _tenant(costs: list[dict], computes: list[dict], jobs: list[dict]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(table("cost_line_items").create_sql())
+    con.execute(catalog_table("cost_line_items").create_sql())
     columns = [r[0] for r in con.execute("DESCRIBE cost_line_items").fetchall()]
     for c in costs:
         con.execute(f"INSERT INTO cost_line_items ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})",  # noqa: S608

@@ -13,4 +13,4 @@ SELECT
     billed_cost
 FROM job_costs
 WHERE billing_month = $billing_month AND allocation_method = $job_split
-ORDER BY submitter, billing_currency, effective_cost DESC, job_name
+ORDER BY submitter ASC, billing_currency ASC, effective_cost DESC, job_name ASC

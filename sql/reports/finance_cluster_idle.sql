@@ -15,11 +15,11 @@ SELECT
     CASE
         WHEN sum(effective_cost) = 0 THEN NULL
         ELSE CAST(
-            coalesce(sum(effective_cost) FILTER (WHERE allocation_method = $cluster_idle), 0)
-            / sum(effective_cost) AS DECIMAL(18, 6)
-        )
+                coalesce(sum(effective_cost) FILTER (WHERE allocation_method = $cluster_idle), 0)
+                / sum(effective_cost) AS DECIMAL(18, 6)
+            )
     END AS idle_share
 FROM job_costs
 WHERE billing_month = $billing_month
 GROUP BY billing_currency, workspace_id, workspace_name, compute_id, compute_name
-ORDER BY billing_currency, idle_effective_cost DESC, compute_name
+ORDER BY billing_currency ASC, idle_effective_cost DESC, compute_name ASC

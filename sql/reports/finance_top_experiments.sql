@@ -19,7 +19,7 @@ WITH experiments AS (
 ranked AS (
     SELECT
         *,
-        row_number() OVER (PARTITION BY billing_currency ORDER BY effective_cost DESC, experiment_name)
+        row_number() OVER (PARTITION BY billing_currency ORDER BY effective_cost DESC, experiment_name ASC)
             AS experiment_rank
     FROM experiments
 )
