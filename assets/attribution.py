@@ -8,12 +8,15 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetSpec,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
 
 from assets._metadata import markdown_preview, money_text
+from assets.job_showback import JOB_CHECK_SPECS, job_split_results
 from assets.partitions import billing_month_partitions, partition_month
 from dagster_project.attribution.allocate import (
     allocation_by_method,
@@ -29,10 +32,18 @@ from dagster_project.catalog import ATTRIBUTION_INVENTORY_DEPS
 from dagster_project.resources import FinopsConfigResource, WarehouseResource
 
 
-@asset(
+@multi_asset(
     partitions_def=billing_month_partitions,
-    deps=["cost_line_items", *ATTRIBUTION_INVENTORY_DEPS],
-    group_name="attribution",
+    specs=[
+        AssetSpec("cost_allocation", deps=["cost_line_items", *ATTRIBUTION_INVENTORY_DEPS], group_name="attribution",
+                  description="Every cost line item of the month allocated to a project, owner and cost center."),
+        AssetSpec("job_costs", deps=["cost_allocation"], group_name="attribution",
+                  description="What each job cost on the compute cluster it ran on (by node-hours in the month), "
+                              "and each cluster's idle line."),
+        AssetSpec("cost_allocation_focus", deps=["cost_allocation"], group_name="attribution",
+                  description="The job split of compute clusters as FOCUS 1.3 split cost allocation "
+                              "(AllocatedMethodId, AllocatedMethodDetails, AllocatedResourceId, ...)."),
+    ],
     check_specs=[
         AssetCheckSpec("reconciles_to_line_items", asset="cost_allocation", blocking=True,
                        description="Per currency, allocated effective and billed cost equal the line items to "
@@ -46,6 +57,7 @@ from dagster_project.resources import FinopsConfigResource, WarehouseResource
                        description="No compute or deployment is billed more running hours than its nodes "
                                    "(instance: 1, cluster: max nodes, deployment: instances) × the hours of "
                                    "the month (a warning: impossible hours point at a bad export or match)."),
+        *JOB_CHECK_SPECS,
     ],
 )
 def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource,
@@ -54,8 +66,10 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
 
     Row tags first; then, for Azure ML rows billed on the workspace, the endpoint or compute that
     ran (by tags, or by VM size and compute type); then the workspace's tags; then the rules of
-    `finops.yaml`; else `(unallocated)`. Each amount says how it was decided
-    (`allocation_method`, `allocation_rule`).
+    `finops.yaml`; else `(unallocated)`. A compute cluster's cost is then divided among the jobs
+    that ran on it by node-hours, the rest an explicit idle line (`job_costs`,
+    `cost_allocation_focus`). Each amount says how it was decided (`allocation_method`,
+    `allocation_rule`).
     """
     month = partition_month(context.partition_key)
     config = finops_config.load()
@@ -63,7 +77,10 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
     with wh.connect() as con:
         staged = stage_month_allocation(con, month, config, inventory_index(con, month))
         counts = wh.stage_month(con, month, {"cost_allocation": "month_allocation",
-                                             "aml_resource_usage": "month_usage"})
+                                             "aml_resource_usage": "month_usage",
+                                             "job_costs": "month_job_costs",
+                                             "cost_allocation_focus": "month_cost_allocation_focus"})
+        job_results = list(job_split_results(con, month, staged.jobs, counts))
         recon = reconciliation(con, month)
         bad_methods = rows_without_method(con, month)
         by_method = allocation_by_method(con, month)
@@ -106,6 +123,7 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
             ", ".join(f"{r['aml_kind']} {r['aml_name']} {r['billed_hours']} h > {r['capacity_hours']} h"
                       for r in over_capacity.iter_rows(named=True))),
     )
+    yield from job_results
     yield AssetCheckResult(
         check_name="one_method_per_row", asset_key="cost_allocation", passed=bad_methods.height == 0,
         severity=AssetCheckSeverity.ERROR, metadata={"offending": markdown_preview(bad_methods)},

@@ -110,6 +110,23 @@ class Commitments(_Strict):
         return value.strip()
 
 
+class JobShowback(_Strict):
+    """Job-level showback on compute clusters (docs/tables.md, *Job-level showback*)."""
+
+    # Split every compute cluster's cost among the jobs that ran on it by node-hours.
+    enabled: bool = True
+    # Where a cluster's idle line (billed node-hours no job used) goes: null = the cluster's own
+    # project, or a named project (e.g. "(cluster idle)") that makes idle a line of its own.
+    idle_project: str | None = None
+
+    @field_validator("idle_project")
+    @classmethod
+    def _non_empty_idle_project(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must be a non-empty project name, or null for the cluster's own project")
+        return value.strip() if value is not None else None
+
+
 class Attribution(_Strict):
     inheritance: list[InheritanceLevel] = Field(default_factory=lambda: list(DEFAULT_INHERITANCE))
     rules: list[AttributionRule] = Field(default_factory=list)
@@ -118,6 +135,7 @@ class Attribution(_Strict):
     # OnlineEndpoint, Kubernetes, Serverless). Built-in spellings: docs/tables.md.
     compute_type_synonyms: dict[str, str] = Field(default_factory=dict)
     commitments: Commitments = Field(default_factory=Commitments)
+    job_showback: JobShowback = Field(default_factory=JobShowback)
 
     @field_validator("compute_type_synonyms")
     @classmethod
@@ -142,6 +160,8 @@ class FindingThresholds(_Strict):
     cluster_idle_seconds_max: int = Field(1800, ge=0)
     cluster_recommended_idle_seconds: int = Field(120, ge=0)
     cluster_unused_days: int = Field(30, ge=1)
+    # cluster_idle_share: the idle line's share of a cluster's month above this (in %).
+    cluster_idle_share_max_pct: Decimal = Field(Decimal("20"), ge=0, le=100)
     stale_keep_latest: int = Field(3, ge=1)
     stale_min_age_days: int = Field(90, ge=1)
     recent_job_days: int = Field(30, ge=1)

@@ -13,7 +13,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from dagster_project.attribution.resolve import InventoryIndex, resolve_attribution_keys
+from dagster_project.attribution.jobs import JobSplit, stage_job_split
+from dagster_project.attribution.resolve import InventoryIndex, Resolver, resolve_attribution_keys
 from dagster_project.catalog import INVENTORY_FOR_ATTRIBUTION, OPTIONAL_INVENTORY_FOR_ATTRIBUTION
 from dagster_project.config import FinopsConfig
 from dagster_project.sql import load_sql, sql_parameters
@@ -69,11 +70,13 @@ def inventory_index(con: duckdb.DuckDBPyConnection, month: date | None = None,
 class StagedAllocation:
     keys: int
     parts: int
+    jobs: JobSplit | None = None
 
 
 def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig,
                            index: InventoryIndex) -> StagedAllocation:
-    """Build the temp tables `month_allocation` and `month_usage` for `month`."""
+    """Build the temp tables `month_allocation` and `month_usage` for `month` (and, from the job
+    split of the compute clusters, `month_job_costs` and `month_cost_allocation_focus`)."""
     params = {"billing_month": month}
     con.execute(load_sql("intermediate/month_key_totals"), params)
     keys = con.sql(load_sql("intermediate/attribution_keys")).pl()
@@ -82,10 +85,11 @@ def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: 
     con.register("attribution_resolution", resolution)
     try:
         con.execute(load_sql("marts/month_allocation"), params)
-        con.execute(load_sql("marts/month_usage"))
     finally:
         con.unregister("attribution_resolution")
-    return StagedAllocation(keys=keys.height, parts=resolution.height)
+    jobs = stage_job_split(con, month, config, Resolver(config, index))
+    con.execute(load_sql("marts/month_usage"))
+    return StagedAllocation(keys=keys.height, parts=resolution.height, jobs=jobs)
 
 
 def stage_month_project_spend(con: duckdb.DuckDBPyConnection, month: date) -> None:

@@ -35,6 +35,8 @@ class AllocationMethod(StrEnum):
     SUBSCRIPTION_TAG = "subscription_tag"
     RULE = "rule"
     SHARED_SPLIT = "shared_split"
+    JOB_SPLIT = "job_split"
+    CLUSTER_IDLE = "cluster_idle"
     UNALLOCATED = "unallocated"
 
 
@@ -53,13 +55,19 @@ ALLOCATION_METHODS: dict[str, str] = {
     M.SUBSCRIPTION_TAG: "the subscription's tag",
     M.RULE: "an explicit rule of finops.yaml",
     M.SHARED_SPLIT: "a workspace dependency shared by the projects that used its workspaces",
+    M.JOB_SPLIT: "a compute cluster's cost divided among the jobs that ran on it, by node-hours (the job's project "
+                 "tag, else the cluster's)",
+    M.CLUSTER_IDLE: "a compute cluster's billed node-hours no job used (to the cluster's project or "
+                    "attribution.job_showback.idle_project)",
     M.UNALLOCATED: "nothing said which project",
 }
 
 # Methods through which a project was reached by a tag (the tag_coverage check's numerator);
 # the first is the row's own tag, the others inherited ones (the finance pack tells them apart).
+# A cluster's job and idle parts count: a job's own tag, else the cluster's (its rows' method before the
+# split; a cluster whose rows reached no project by tag is counted too — docs/tables.md, job showback).
 TAG_METHODS = (M.ROW_TAG, M.ENDPOINT_TAG, M.COMPUTE_TAG, M.COMPUTE_MATCH, M.COMPUTE_SPLIT, M.WORKSPACE_TAG,
-               M.RESOURCE_GROUP_TAG, M.SUBSCRIPTION_TAG)
+               M.RESOURCE_GROUP_TAG, M.SUBSCRIPTION_TAG, M.JOB_SPLIT, M.CLUSTER_IDLE)
 OWN_TAG_METHODS = (M.ROW_TAG,)
 INHERITED_TAG_METHODS = TAG_METHODS[1:]
 RULE_METHODS = (M.RULE, M.SHARED_SPLIT)
@@ -73,6 +81,9 @@ def sql_vocabulary() -> dict[str, object]:
         "own_tag_methods": [m.value for m in OWN_TAG_METHODS],
         "inherited_tag_methods": [m.value for m in INHERITED_TAG_METHODS],
         "rule_methods": [m.value for m in RULE_METHODS],
+        "job_methods": [M.JOB_SPLIT.value, M.CLUSTER_IDLE.value],
+        "job_split": M.JOB_SPLIT.value,
+        "cluster_idle": M.CLUSTER_IDLE.value,
         "unallocated": UNALLOCATED,
         "no_owner": NO_OWNER,
         "no_cost_center": NO_COST_CENTER,

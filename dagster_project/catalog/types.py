@@ -29,3 +29,5 @@ PERCENT = ColumnType("DECIMAL(18, 2)", pl.Decimal(18, 2), "DECIMAL(18,2)")
 BIGINT = ColumnType("BIGINT", pl.Int64(), "BIGINT")
 INTEGER = ColumnType("INTEGER", pl.Int32(), "INTEGER")
 BOOLEAN = ColumnType("BOOLEAN", pl.Boolean(), "BOOLEAN")
+NODE_HOURS = ColumnType("DECIMAL(38, 6)", pl.Decimal(38, 6), "DECIMAL(38,6)")  # a job's node-hours, to the second
+RATIO = ColumnType("DECIMAL(38, 12)", pl.Decimal(38, 12), "DECIMAL(38,12)")  # a share of a whole, summing to 1

@@ -27,13 +27,15 @@ from dagster_project.demo.tenant import (
     DEFAULT_END_MONTH,
     SHARED_PREFIX,
     UNALLOCATED,
+    ClusterMonth,
     Tenant,
     _base_line_items,
     build_tenant,
+    cluster_months,
     shared_dependency_weights,
 )
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 SCHEMAS = ("focus-1.2", "ea-amortized")
 UNTAGGED_MIN_SPEND = Decimal("10")  # mirrors the default finding threshold
 
@@ -180,7 +182,8 @@ def _compute_month(tenant: Tenant, month: date) -> dict[str, dict[str, Decimal]]
 
 # Rules whose savings come from hours a fix stops (on-demand hours only: a commitment bills its
 # hours used or not), and rules whose savings are the resource's whole cost.
-_HOUR_RULES = ("ci_no_idle_shutdown", "ci_left_running", "cluster_warm_nodes", "cluster_slow_scaledown")
+_HOUR_RULES = ("ci_no_idle_shutdown", "ci_left_running", "cluster_warm_nodes", "cluster_slow_scaledown",
+               "cluster_idle_share")
 _DELETE_RULES = ("ci_stopped_abandoned", "cluster_unused", "deployment_no_traffic", "deployment_failed_billed")
 
 
@@ -244,15 +247,58 @@ def hub_split_truth(tenant: Tenant, month: date) -> dict[str, dict]:
     return out
 
 
+def settle_jobs(projects: dict[str, tuple[Decimal, Decimal]], clusters: list[ClusterMonth]
+                ) -> dict[str, tuple[Decimal, Decimal]]:
+    """Move each cluster's cost from the cluster's project to its jobs' projects and its idle line
+    (the cluster's project), by the generator's own node-hour model."""
+    settled = dict(projects)
+
+    def add(project: str, eff: Decimal, billed: Decimal) -> None:
+        old_eff, old_billed = settled.get(project, (Decimal(0), Decimal(0)))
+        settled[project] = (old_eff + eff, old_billed + billed)
+
+    for cm in clusters:
+        add(cm.project, -cm.effective_cost, -cm.billed_cost)
+        jobs, idle = cm.ratios()
+        for job_id, share in jobs.items():
+            add(cm.job_project[job_id], cm.effective_cost * share, cm.billed_cost * share)
+        add(cm.project, cm.effective_cost * idle, cm.billed_cost * idle)
+    return {p: v for p, v in settled.items() if p in projects or v != (Decimal(0), Decimal(0))}
+
+
+def job_showback_truth(clusters: list[ClusterMonth]) -> dict[str, dict]:
+    """Per cluster id (lowercase) and currency: the billed and job node-hours, each job's and each
+    project's share of the cost, and the idle line."""
+    out: dict[str, dict] = {}
+    for cm in clusters:
+        jobs, idle = cm.ratios()
+        per_project: dict[str, Decimal] = defaultdict(Decimal)
+        for job_id, share in jobs.items():
+            per_project[cm.job_project[job_id]] += cm.effective_cost * share
+        out[f"{cm.cluster.id.lower()}|{cm.currency}"] = {
+            "cluster": cm.cluster.name, "currency": cm.currency, "project": cm.project,
+            "effective_cost": _money(cm.effective_cost), "billed_node_hours": _money(cm.billed_node_hours),
+            "job_node_hours": _money(cm.jobs_total), "idle_node_hours": _money(cm.idle_node_hours),
+            "idle_effective_cost": _money(cm.effective_cost * idle), "idle_share_pct": _money(idle * 100),
+            "projects": {p: _money(v) for p, v in sorted(per_project.items())},
+            "jobs": {job_id: {"project": cm.job_project[job_id], "node_hours": _money(cm.job_node_hours[job_id]),
+                              "effective_cost": _money(cm.effective_cost * share)}
+                     for job_id, share in sorted(jobs.items())},
+        }
+    return out
+
+
 def build_expected(tenant: Tenant, summary) -> dict:
     """The ground truth: per month and currency the money, and the findings the pipeline must report."""
     months = {}
     for month in tenant.months:
         truth = summary.months[month]
         weights = shared_dependency_weights(tenant, month)
+        clusters = cluster_months(tenant, month)
         currencies = {}
         for currency, per in sorted(truth.currencies.items()):
-            settled = settle_shared(per.projects, weights)
+            settled = settle_jobs(settle_shared(per.projects, weights),
+                                  [cm for cm in clusters if cm.currency == currency])
             unallocated = settled.get(UNALLOCATED, (Decimal(0), Decimal(0)))
             currencies[currency] = {
                 "effective_cost": _money(per.effective_total),
@@ -268,6 +314,7 @@ def build_expected(tenant: Tenant, summary) -> dict:
             "currencies": currencies,
             "commitments": commitments_truth(tenant, month),
             "hub_split": hub_split_truth(tenant, month),
+            "job_showback": job_showback_truth(clusters),
         }
     latest = tenant.months[-1]
     facts = _compute_month(tenant, latest)

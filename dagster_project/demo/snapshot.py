@@ -428,7 +428,7 @@ def _job_body(job: Job) -> dict[str, Any]:
         "id": job.id,
         "name": job.name,
         "type": "Microsoft.MachineLearningServices/workspaces/jobs",
-        "systemData": _system_data(job.created_on, workspace.tags.get("owner", "svc-ml")),
+        "systemData": _system_data(job.created_on, job.submitter or workspace.tags.get("owner", "svc-ml")),
         "properties": {
             "jobType": "Command",
             "displayName": job.display_name,
@@ -439,9 +439,9 @@ def _job_body(job: Job) -> dict[str, Any]:
             "command": "python train.py",
             "description": None,
             "isArchived": False,
-            "tags": {},
+            "tags": dict(job.tags),
             "properties": {"_azureml.ComputeTargetType": "amlctrain"},
-            "resources": {"instanceCount": 1, "shmSize": "2g"},
+            "resources": {"instanceCount": job.instance_count, "shmSize": "2g"},
             "inputs": {
                 f"model_{index}": {"jobInputType": "custom_model", "mode": "ReadOnlyMount", "uri": reference}
                 for index, reference in enumerate(job.model_inputs)
@@ -481,7 +481,9 @@ def _run_body(tenant: Tenant, job: Job) -> dict[str, Any]:
         "runType": "azureml.scriptrun",
         "hidden": False,
         "properties": {"_azureml.ComputeTargetType": "amlctrain"},
-        "tags": {},
+        "tags": dict(job.tags),
+        **({"createdBy": {"userName": job.submitter, "userObjectId": _guid(tenant, "user", job.submitter)}}
+           if job.submitter else {}),
     }
 
 

@@ -176,6 +176,9 @@ class Cluster:
     hourly_rate: Decimal
     type_tag: str = "AmlCompute"
     size_in: str = "details"
+    # Seconds each node of a job bills before the job's run-history start (provisioning and the
+    # image pull): idle node time, like the scale-down tail after it.
+    setup_seconds: int = 0
 
     @property
     def id(self) -> str:
@@ -265,10 +268,19 @@ class Job:
     end_time: datetime | None
     environment: str  # azureml:<name>:<version>
     model_inputs: tuple[str, ...] = ()
+    # Job-level showback: the job's own tags (key, value pairs as written), its node count and
+    # who submitted it (None: the workspace owner, as the ARM body's createdBy says).
+    tags: tuple[tuple[str, str], ...] = ()
+    instance_count: int = 1
+    submitter: str | None = None
 
     @property
     def id(self) -> str:
         return f"{self.workspace.id}/jobs/{self.name}"
+
+    def ran_until(self, captured_at: datetime) -> datetime:
+        """When its nodes stopped running: its end, or the capture for a job still running."""
+        return self.end_time or captured_at
 
 
 @dataclass(frozen=True)
@@ -600,6 +612,9 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
     job(ws_platform, "old-churn-cluster", 60, 4, "azureml:churn-env:1")
     for d in (2, 11, 19):
         job(ws_forecast, "fc-cluster", d, 4, "azureml:sales-env:1")
+    shared_cluster = shared_platform_cluster(ws_platform, ago(420))
+    clusters.append(shared_cluster)
+    jobs += shared_cluster_jobs(seed, shared_cluster, end_month, captured_at)
 
     tenant = Tenant(
         seed=seed, months=month_list, captured_at=captured_at,
@@ -626,6 +641,156 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
 
 
 # ---------------------------------------------------------------------------------------------
+# Job-level showback: a GPU cluster the platform team owns, shared by the jobs of several teams.
+# Self-contained on purpose: its own cluster and jobs, nothing else of the tenant changes.
+# ---------------------------------------------------------------------------------------------
+
+SHARED_CLUSTER = "gpu-shared"
+
+
+def shared_platform_cluster(ws: Workspace, created_on: datetime) -> Cluster:
+    """The platform team's shared GPU cluster: tags on its cost rows, no warm nodes, a 30-minute
+    scale-down (the most the slow-scale-down rule accepts) and a 20-minute node setup."""
+    return Cluster(ws, SHARED_CLUSTER, "Standard_NC6s_v3", "Dedicated", 0, 8, 1800, 0, 0, created_on,
+                   {"project": "ml-platform", "owner": "platform@contoso.com"}, True, Decimal("3.06"),
+                   setup_seconds=1200)
+
+
+def shared_cluster_jobs(seed: int, cluster: Cluster, end_month: date, captured_at: datetime) -> list[Job]:
+    """Jobs of several projects on the shared cluster over the last three months: tagged (keys and
+    values in several spellings) and untagged, 1 to 6 nodes, two crossing a month boundary, a
+    day boundary, and one still running when the inventory was captured."""
+    ws = cluster.workspace
+    last = datetime(end_month.year, end_month.month, 1, tzinfo=UTC)
+    previous = datetime(*add_months(end_month, -1).timetuple()[:3], tzinfo=UTC)
+    before = datetime(*add_months(end_month, -2).timetuple()[:3], tzinfo=UTC)
+    h = timedelta(hours=1)
+    # (start, hours or None while running, nodes, tags, submitter, experiment)
+    plan = [
+        (before + 9 * 24 * h, 3, 1, (("project", "fraud-detection"),), "alice", "fraud-gnn"),
+        (previous - 3 * h, 6, 2, (("project", "forecasting"),), "gina", "demand-tft"),  # Aug → Sep
+        (previous + (5 * 24 + 10) * h, 4, 2, (("project", "churn-model"),), "carol", "churn-bert"),
+        (previous + (15 * 24 + 10) * h, 6, 3, (), "platform-bot", "platform-benchmarks"),
+        (last - 6 * h, 12, 4, (("project", "fraud-detection"),), "alice", "fraud-gnn"),  # Sep → Oct
+        (last + (2 * 24 + 9) * h, 6, 2, (("Project", "Recommendations"),), "bob", "recs-two-tower"),
+        (last + (4 * 24 + 14) * h, 3, 1, (), "platform-bot", "platform-benchmarks"),
+        (last + (7 * 24 + 8) * h, 6, 4, (("proj", "vision-qa"),), "dave", "vision-vit"),
+        (last + (12 * 24 + 20) * h, 8, 2, (("project", "forecasting"),), "gina", "demand-tft"),  # over midnight
+        (last + (18 * 24 + 10) * h, 2, 1, (), "carol", "platform-debug"),
+        (last + (25 * 24 + 9) * h, 5, 4, ((" PROJECT ", "fraud-detection "),), "alice", "fraud-gnn"),
+        (captured_at - 8 * h, None, 2, (("project", "recommendations"),), "bob", "recs-two-tower"),  # running
+    ]
+    # Short debugging runs of the platform team, one node each: little work, a lot of idle tail.
+    plan += [(last + ((19 + i) * 24 + 15) * h, Decimal("0.25"), 1 + i % 3, (), "platform-bot", "platform-debug")
+             for i in range(12)]
+    jobs = []
+    for i, (start, hours, nodes, tags, who, experiment) in enumerate(plan):
+        name = f"job-{_uuid(seed, 'shared-job', i)[:8]}"
+        end = start + timedelta(hours=float(hours)) if hours is not None else None
+        jobs.append(Job(ws, name, f"{experiment}-{i}", experiment, cluster.name,
+                        "Completed" if end is not None else "Running", start - timedelta(minutes=25), start, end,
+                        "azureml:churn-env:2", tags=tags, instance_count=nodes, submitter=f"{who}@contoso.com"))
+    return jobs
+
+
+def overlap_hours(start: datetime, end: datetime, lo: datetime, hi: datetime) -> Decimal:
+    """Hours of [start, end) inside [lo, hi)."""
+    seconds = (min(end, hi) - max(start, lo)).total_seconds()
+    return Decimal(int(seconds)) / 3600 if seconds > 0 else Decimal(0)
+
+
+def cluster_day_node_hours(t: Tenant, k: Cluster, day: date) -> Decimal:
+    """The node-hours a cluster bills on `day`: its warm nodes, each job's nodes while it runs
+    that day, each node's setup on the day it starts and its scale-down tail on the day it ends."""
+    lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    hi = lo + timedelta(days=1)
+    total = Decimal(k.min_nodes * 24)
+    for j in t.jobs:
+        if j.workspace != k.workspace or j.compute_name != k.name:
+            continue
+        until = j.ran_until(t.captured_at)
+        total += overlap_hours(j.start_time, until, lo, hi) * j.instance_count
+        if lo <= j.start_time < hi:
+            total += Decimal(k.setup_seconds) / 3600 * j.instance_count
+        if j.end_time is not None and lo <= j.end_time < hi:
+            total += Decimal(k.idle_seconds_before_scaledown) / 3600 * j.instance_count
+    return total
+
+
+# Defaults of finops.yaml the generator states on its own: an idle share above this fires
+# cluster_idle_share (findings.cluster_idle_share_max_pct), the idle line goes to the cluster's project.
+CLUSTER_IDLE_SHARE_MAX_PCT = Decimal(20)
+
+
+@dataclass(frozen=True)
+class ClusterMonth:
+    """One cluster's month in one currency as the generator billed it, split by the policy."""
+
+    cluster: Cluster
+    currency: str
+    effective_cost: Decimal
+    billed_cost: Decimal
+    billed_node_hours: Decimal
+    job_node_hours: dict[str, Decimal]  # job id (lowercase) → node-hours inside the month
+    job_project: dict[str, str]
+    project: str  # the cluster's own
+
+    @property
+    def jobs_total(self) -> Decimal:
+        return sum(self.job_node_hours.values(), Decimal(0))
+
+    @property
+    def idle_node_hours(self) -> Decimal:
+        return max(Decimal(0), self.billed_node_hours - self.jobs_total)
+
+    def ratios(self) -> tuple[dict[str, Decimal], Decimal]:
+        """(job id → share of the cost, idle share): node-hours over the billed node-hours, or over
+        the jobs' own when they exceed them (scaled, no idle); no jobs, all idle."""
+        jobs = {j: h for j, h in self.job_node_hours.items() if h > 0}
+        total = self.jobs_total
+        if not jobs:
+            return {}, Decimal(1)
+        if self.billed_node_hours >= total and self.billed_node_hours > 0:
+            return ({j: h / self.billed_node_hours for j, h in jobs.items()},
+                    (self.billed_node_hours - total) / self.billed_node_hours)
+        return {j: h / total for j, h in jobs.items()}, Decimal(0)
+
+    def idle_share_pct(self) -> Decimal:
+        return self.ratios()[1] * 100
+
+
+def cluster_months(t: Tenant, month: date) -> list[ClusterMonth]:
+    """Every cluster billed in `month`, per currency, with its jobs' node-hours clipped to it."""
+    lo = datetime(month.year, month.month, 1, tzinfo=UTC)
+    hi = datetime(*add_months(month, 1).timetuple()[:3], tzinfo=UTC)
+    billed: dict[tuple[str, str], list[Decimal]] = {}
+    for item in _base_line_items(t, month):
+        if item.true_aml_kind != "compute":
+            continue
+        key = (f"{item.resource_id.lower()}/computes/{item.true_aml_name.lower()}", item.currency)
+        facts = billed.setdefault(key, [Decimal(0), Decimal(0), Decimal(0)])
+        facts[0] += item.effective_cost
+        facts[1] += item.billed_cost
+        if item.consumed_unit == "1 Hour":
+            facts[2] += item.consumed_quantity
+    out = []
+    for k in t.clusters:
+        project = _tag_project(k.tags) or k.workspace.project
+        for (cid, currency), (eff, bill, hours) in sorted(billed.items()):
+            if cid != k.id.lower():
+                continue
+            node_hours, projects = {}, {}
+            for j in t.jobs:
+                if j.workspace == k.workspace and j.compute_name == k.name:
+                    nh = overlap_hours(j.start_time, j.ran_until(t.captured_at), lo, hi) * j.instance_count
+                    if nh > 0:
+                        node_hours[j.id.lower()] = nh
+                        projects[j.id.lower()] = _tag_project(dict(j.tags)) or project
+            out.append(ClusterMonth(k, currency, eff, bill, hours, node_hours, projects, project))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Ground truth for findings: the rule conditions of the findings rules (dagster_project/findings/rules/) evaluated on the generator's own
 # objects. Defaults mirror the configuration defaults.
 # ---------------------------------------------------------------------------------------------
@@ -645,6 +810,13 @@ def planted_findings(t: Tenant) -> list[PlantedFinding]:
             out.append(PlantedFinding("cluster_warm_nodes", k.id.lower()))
         if k.idle_seconds_before_scaledown > 1800:
             out.append(PlantedFinding("cluster_slow_scaledown", k.id.lower()))
+    # Idle the configuration findings above do not already explain (no warm nodes, a quick scale-down).
+    for cm in cluster_months(t, t.months[-1]):
+        k = cm.cluster
+        if (k.min_nodes == 0 and k.idle_seconds_before_scaledown <= 1800
+                and cm.idle_share_pct() > CLUSTER_IDLE_SHARE_MAX_PCT):
+            out.append(PlantedFinding("cluster_idle_share", k.id.lower()))
+    for k in t.clusters:
         recent = [j for j in t.jobs if j.workspace == k.workspace and j.compute_name == k.name
                   and now - j.created_on <= timedelta(days=30)]
         if not recent:
@@ -815,13 +987,7 @@ def _base_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
                         info={"UsageType": "disks", "ClusterType": "DSI", "AMLResourceType": "ComputeInstance"})
         for k in t.clusters:
             ws = k.workspace
-            job_hours = sum(
-                Decimal((j.end_time - j.start_time).total_seconds()) / 3600
-                for j in t.jobs
-                if j.workspace == ws and j.compute_name == k.name and j.start_time.date() == day and j.end_time
-            )
-            idle_tail = Decimal(k.idle_seconds_before_scaledown) / 3600 if job_hours else Decimal(0)
-            node_hours = Decimal(k.min_nodes * 24) + job_hours + idle_tail
+            node_hours = cluster_day_node_hours(t, k, day)
             if node_hours == 0:
                 continue
             if node_hours > k.max_nodes * 24:

@@ -250,7 +250,23 @@ def _job_row(workspace_id: str, item: Listed, run: Any, captured_at: datetime) -
         "end_time": utc_time(getattr(run, "end_time_utc", None)) if run is not None else None,
         "environment": asset_reference(getattr(properties, "environment_id", None)),
         "captured_at": captured_at,
+        **job_showback_fields(rest, run),
     }
+
+
+def job_showback_fields(rest: Any, run: Any) -> dict[str, Any]:
+    """Tags, node count and submitter of a job (contract 1.5): the split of a shared cluster's cost.
+
+    The node count is the job's `resources.instanceCount` (None when the job type has none, e.g.
+    a pipeline); the submitter is run history's `createdBy.userName`, else the ARM `createdBy`.
+    """
+    properties = rest.properties
+    resources = getattr(properties, "resources", None)
+    count = getattr(resources, "instance_count", None) if resources is not None else None
+    creator = getattr(run, "created_by", None) if run is not None else None
+    submitter = getattr(creator, "user_name", None) or getattr(creator, "upn", None) or _system_data(rest)[1]
+    return {"tags": _json_text(getattr(properties, "tags", None) or None),
+            "instance_count": int(count) if count is not None else None, "submitter": submitter}
 
 
 def _resource_group_row(subscription_id: str, rest: Any, captured_at: datetime) -> dict[str, Any]:

@@ -9,7 +9,7 @@ currency, with a totals row where a total means something, and a print setup tha
 * **Percentages** are fractions (0.6599) with a percent format (`0.00%`), so formulas work; a
   share is the exact fraction of the currency's total, so a table's shares add up to 100 %.
 * **Tables** are named for what they hold, per currency: `ProjectSpend_USD`, `Trend_USD`, …,
-  `Commitments_USD`, `Findings_USD`; `Summary`, `SourcesAbout` and `ExportRuns` hold every currency.
+  `Commitments_USD`, `ClusterIdle_USD`, `TopExperiments_USD`, `Findings_USD`; `Summary`, `SourcesAbout` and `ExportRuns` hold every currency.
 * **Print setup**: A4 landscape, one page wide, the table's header row repeated on every page,
   the title and sheet name in the page header, `Page n of m`, the file and the generation time in
   the footer.
@@ -217,6 +217,8 @@ def workbook_sheets(views: FinanceViews) -> list[Sheet]:
                             Col("utilization_pct", "Utilization", "fraction"),
                             Col("commitment_discount_id", "Commitment id", "wrap", width=50)])))
 
+    sheets.append(shared_clusters_sheet(views, month, cents_note))
+
     sheets.append(Sheet("Chargeback", f"Chargeback lines — {month}",
                         "One line per project, owner and cost center, the same lines as chargeback.csv: amounts in cents "
                         "rounded by largest remainder, so they add up exactly to the total rounded half up (a line can "
@@ -263,6 +265,32 @@ def workbook_sheets(views: FinanceViews) -> list[Sheet]:
                              Col("note", "Note", "wrap", width=30), Col("billing_month", "Month", "month")],
                                caption="Export runs of the month", totals=False)]))
     return sheets
+
+
+def shared_clusters_sheet(views: FinanceViews, month: str, cents_note: str) -> Sheet:
+    """Job-level showback: per currency, each compute cluster's idle share, then the most
+    expensive experiments (`job_costs`; empty tables for a month without cluster cost)."""
+    clusters = views.jobs.clusters
+    experiments = views.jobs.experiments
+    idle_columns = [
+        Col("compute_name", "Cluster"), Col("workspace_name", "Workspace"), Col("jobs", "Jobs", "int", True),
+        Col("effective_cost", "Cost", "money", True), Col("job_effective_cost", "Jobs' cost", "money", True),
+        Col("idle_effective_cost", "Idle", "money", True), Col("idle_node_hours", "Idle node-hours", "exact", True),
+        Col("idle_share", "Idle share", "fraction"), Col("idle_project", "Idle charged to")]
+    if clusters.height == 0:
+        blocks = [Block("ClusterIdle", pl.DataFrame(schema={c.key: pl.String for c in idle_columns}), idle_columns)]
+    else:
+        idle = _per_currency(views, clusters, "ClusterIdle", idle_columns)
+        top = _per_currency(views, experiments, "TopExperiments", [
+            Col("experiment_name", "Experiment", "wrap", width=30), Col("projects", "Projects", "wrap", width=30),
+            Col("submitters", "Submitters", "wrap", width=40), Col("jobs", "Jobs", "int"),
+            Col("node_hours", "Node-hours", "exact"), Col("effective_cost", "Cost", "money")], totals=False)
+        for block in top:
+            block.caption = (block.caption + " — " if block.caption else "") + "most expensive experiments"
+        blocks = [b for pair in zip(idle, top, strict=True) for b in pair]
+    return Sheet("Shared clusters", f"Shared compute clusters: idle share and most expensive experiments — {month}",
+                 "Each compute cluster's cost divided among the jobs that ran on it by node-hours; what no job used "
+                 "is the idle line, charged to the cluster's project. " + cents_note, blocks)
 
 
 def _trend_wide(trend: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:

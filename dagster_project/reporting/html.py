@@ -47,6 +47,7 @@ from dagster_project.reporting.finance import (
     with_fractions,
 )
 from dagster_project.reporting.html_tables import Column, sum_table, table, trend_table, txt_class
+from dagster_project.reporting.job_showback import job_showback_card
 
 WEB = Path(__file__).resolve().parent / "web"  # the page's frame, stylesheet and scripts (package data)
 
@@ -322,6 +323,7 @@ def _currency_section(views: FinanceViews, currency: str, index: int, multi: boo
         out.append("</div>")
     out.append("</div>")
     out.append(_commitments_card(views, currency, cid, suffix))
+    out.append(job_showback_card(views.jobs, currency, cid, suffix))
     out.append(_findings_card(views, currency, cid, suffix))
     out.append("</section>")
     return "".join(out), charts

@@ -25,6 +25,11 @@ from dagster_project.reporting.engineer import OwnerPack, read_open_findings, wr
 from dagster_project.reporting.excel import write_workbook
 from dagster_project.reporting.finance import FinanceViews, read_finance_views
 from dagster_project.reporting.html import render_finance_html
+from dagster_project.reporting.job_showback import (
+    JOBS_DIR,
+    read_submitter_jobs,
+    write_submitter_pages,
+)
 from dagster_project.warehouse import swap_directory
 
 # The finance pack's file names: the CLI, the Dagster metadata, README.md and docs/reports.md use
@@ -73,6 +78,10 @@ def _write(root: Path, views: FinanceViews, con: duckdb.DuckDBPyConnection, mont
     (finance / HTML_NAME).write_text(render_finance_html(views, files), encoding="utf-8")
     findings = read_open_findings(con, month)
     packs = write_engineer_pack(findings, month, root / "engineers")
+    if write_submitter_pages(read_submitter_jobs(con, month), month, root / "engineers"):
+        with (root / "engineers" / "README.md").open("a", encoding="utf-8") as index:
+            index.write("\nWhat each submitter's jobs cost on shared compute clusters: "
+                        f"[{JOBS_DIR}/README.md](<{JOBS_DIR}/README.md>)\n")
     return {"sheets": sheets, "rows": rows, "packs": packs, "findings": findings.height, "totals": totals}
 
 

@@ -5,6 +5,7 @@ command that fixes it (printed, never run), one module per resource family.
 |---|---|
 | `compute_instances.py` | ci_no_idle_shutdown, ci_left_running, ci_stopped_abandoned |
 | `clusters.py` | cluster_warm_nodes, cluster_slow_scaledown, cluster_unused |
+| `cluster_idle.py` | cluster_idle_share (job-level showback's idle line) |
 | `deployments.py` | deployment_no_traffic, deployment_failed_billed |
 | `asset_versions.py` | stale_version, duplicate_artifact |
 | `untagged.py` | untagged_spend |
@@ -27,6 +28,7 @@ from dagster_project.findings.model import FINDINGS_SCHEMA, FindingInputs, findi
 # The rule modules register their rules on import (the order does not matter: the result is sorted).
 from dagster_project.findings.rules import (  # noqa: F401
     asset_versions,
+    cluster_idle,
     clusters,
     compute_instances,
     deployments,
