@@ -465,9 +465,10 @@ FOCUS_TYPES = {  # FOCUS 1.3 data types → DuckDB
     "BillingPeriodStart": "TIMESTAMP WITH TIME ZONE", "BillingPeriodEnd": "TIMESTAMP WITH TIME ZONE",
     "ChargePeriodStart": "TIMESTAMP WITH TIME ZONE", "ChargePeriodEnd": "TIMESTAMP WITH TIME ZONE",
     "BillingCurrency": "VARCHAR", "ChargeCategory": "VARCHAR", "ResourceId": "VARCHAR", "ResourceName": "VARCHAR",
-    "SubAccountId": "VARCHAR", "ServiceName": "VARCHAR", "Tags": "VARCHAR", "AllocatedMethodId": "VARCHAR",
-    "AllocatedMethodDetails": "VARCHAR", "AllocatedResourceId": "VARCHAR", "AllocatedResourceName": "VARCHAR",
-    "AllocatedTags": "VARCHAR",
+    "SubAccountId": "VARCHAR", "ServiceName": "VARCHAR", "AllocatedMethodId": "VARCHAR",
+    "AllocatedResourceId": "VARCHAR", "AllocatedResourceName": "VARCHAR",
+    # FOCUS's Key-Value Format and JSON columns: DuckDB's JSON type (text that must parse as JSON).
+    "Tags": "JSON", "AllocatedMethodDetails": "JSON", "AllocatedTags": "JSON",
 }
 
 
