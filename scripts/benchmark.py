@@ -113,7 +113,7 @@ def phase_typed(exports: str, out: str) -> tuple[float, int, str, dict]:
 
     con = duckdb.connect(config={"memory_limit": load.DEFAULT_MEMORY_LIMIT, "preserve_insertion_order": "true"})
     for macro in load._MACROS:
-        con.execute(load_sql(f"costs/{macro}"))
+        con.execute(load_sql(f"macros/{macro}"))
     tmp = Path(tempfile.mkdtemp(prefix="aml-finops-bench-typed-"))
     seconds = 0.0
     rows = 0

@@ -144,7 +144,7 @@ def test_the_gate_lets_through_each_fault_and_holds_back_clean_rows(tmp_path):
     _write_run(root, FOCUS_1_2_COLUMNS, rows, "FocusCost")
     con = duckdb.connect()
     for macro in load._MACROS:
-        con.execute(load_sql(f"costs/{macro}"))
+        con.execute(load_sql(f"macros/{macro}"))
     stub = load._stub(tmp_path, "focus", "csv")
     files = [str(next(root.rglob("*.csv"))), str(stub)]
     select = load._with_source("typed_cost_rows_focus", "csv")
