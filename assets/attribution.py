@@ -63,7 +63,8 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
     with wh.connect() as con:
         staged = stage_month_allocation(con, month, config, inventory_index(con, month))
         counts = wh.stage_month(con, month, {"cost_allocation": "month_allocation",
-                                             "aml_resource_usage": "month_usage"})
+                                             "aml_resource_usage": "month_usage",
+                                             "cost_daily": "month_daily_allocation"})
         recon = reconciliation(con, month)
         bad_methods = rows_without_method(con, month)
         by_method = allocation_by_method(con, month)
