@@ -23,7 +23,7 @@ WITH parts AS (
             AS billed_share,
         row_number() OVER (
             PARTITION BY days.key_id, days.billing_currency, days.charge_day
-            ORDER BY resolution.weight DESC, resolution.aml_name, resolution.project
+            ORDER BY resolution.weight DESC, resolution.aml_name ASC, resolution.project ASC
         ) AS part_rank,
         sum(CAST(round(days.effective_cost * CAST(resolution.weight AS DECIMAL(38, 12)), 10) AS DECIMAL(38, 10)))
             OVER key_day AS effective_parts,

@@ -5,8 +5,8 @@ SELECT
     CAST(json_extract_string(evidence, '$.day') AS DATE) AS day,
     json_extract_string(evidence, '$.scope') AS scope,
     resource_name,
-    coalesce(project, '(unallocated)') AS project,
-    coalesce(owner, '(no owner)') AS owner,
+    coalesce(project, $unallocated) AS project,
+    coalesce(owner, $no_owner) AS owner,
     CAST(json_extract_string(evidence, '$.spend') AS DECIMAL(38, 10)) AS spend,
     CAST(json_extract_string(evidence, '$.expected') AS DECIMAL(38, 10)) AS expected,
     CAST(json_extract_string(evidence, '$.excess') AS DECIMAL(38, 10)) AS excess,
@@ -16,4 +16,4 @@ SELECT
     finding_id
 FROM findings
 WHERE billing_month = $billing_month AND rule_id = 'anomaly' AND status <> 'resolved'
-ORDER BY billing_currency, day, scope DESC, resource_name
+ORDER BY billing_currency ASC, day ASC, scope DESC, resource_name ASC

@@ -16,4 +16,4 @@ SELECT
     status
 FROM budget_status
 WHERE billing_month = $billing_month
-ORDER BY billing_currency, status = 'on_track', forecast_pct_of_budget DESC, scope, name
+ORDER BY billing_currency ASC, status = 'on_track' ASC, forecast_pct_of_budget DESC, scope ASC, name ASC
