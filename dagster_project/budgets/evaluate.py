@@ -22,7 +22,8 @@ from dagster_project.budgets.anomalies import Anomaly, detect, driver_of
 from dagster_project.budgets.forecast import BudgetLine, month_end, month_end_forecast
 from dagster_project.catalog import polars_schema
 from dagster_project.config import FinopsConfig
-from dagster_project.findings.rules import FINDINGS_SCHEMA, ArmId, finding_id, q
+from dagster_project.findings.commands import q, workspace_args
+from dagster_project.findings.model import FINDINGS_SCHEMA, finding_id
 from dagster_project.money import round_cents
 from dagster_project.sql import load_sql
 
@@ -179,7 +180,7 @@ def aml_resource_id(workspace_id: str, kind: str, name: str) -> str:
 
 def _show_command(workspace_id: str, kind: str, name: str) -> str:
     """A read-only look at the resource (never a change): what it runs with now."""
-    args = ArmId.parse(workspace_id).ml_args()
+    args = workspace_args(workspace_id)
     if kind == "endpoint" and "/" in name:
         endpoint, deployment = name.split("/", 1)
         return f"az ml online-deployment show --name {q(deployment)} --endpoint-name {q(endpoint)} {args}"
