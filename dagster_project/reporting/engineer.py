@@ -41,7 +41,7 @@ def read_open_findings(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFr
     # Budget and anomaly findings (events, savings 0) beside them: the owner's alerts section.
     events = con.sql(load_sql("reports/engineer_events"), params={"billing_month": month}).pl()
     if events.height:
-        frame = pl.concat([frame, events.cast(frame.schema)])
+        frame = pl.concat([frame, events.select(frame.columns).cast(frame.schema)])
     return frame.with_columns(pl.col("owner").fill_null(NO_OWNER))
 
 

@@ -1,22 +1,7 @@
--- Engineer pack: the month's open budget and anomaly findings (events, no savings), with the
--- columns of engineer_findings, listed beside the owner's cleanup findings.
+-- Engineer pack: the month's open budget and anomaly findings (events, no savings), listed beside
+-- the owner's cleanup findings (the reader keeps the columns of engineer_findings).
 SELECT
-    owner,
-    finding_id,
-    rule_id,
-    category,
-    severity,
-    workspace,
-    resource_name,
-    resource_id,
-    project,
-    savings,
-    currency,
-    action,
-    CAST(evidence AS VARCHAR) AS evidence,
-    command,
-    first_seen,
-    last_seen,
+    * REPLACE (CAST(evidence AS VARCHAR) AS evidence),
     FALSE AS counted
 FROM findings
 WHERE billing_month = $billing_month AND status = 'open' AND rule_id IN ('budget', 'anomaly')
