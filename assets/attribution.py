@@ -79,7 +79,8 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
         counts = wh.stage_month(con, month, {"cost_allocation": "month_allocation",
                                              "aml_resource_usage": "month_usage",
                                              "job_costs": "month_job_costs",
-                                             "cost_allocation_focus": "month_cost_allocation_focus"})
+                                             "cost_allocation_focus": "month_cost_allocation_focus",
+                                             "cost_daily": "month_daily_allocation"})
         job_results = list(job_split_results(con, month, staged.jobs, counts))
         recon = reconciliation(con, month)
         bad_methods = rows_without_method(con, month)

@@ -22,14 +22,18 @@ def findings(context: AssetExecutionContext, warehouse: WarehouseResource,
              finops_config: FinopsConfigResource) -> MaterializeResult:
     """Cleanup findings for the month: idle compute, idle or failed deployments, stale and duplicate
     asset versions, untagged spend — each with its owner, the evidence, the monthly savings
-    estimated from what Azure billed, and the exact `az` command (printed, never run)."""
+    estimated from what Azure billed, and the exact `az` command (printed, never run). Also the
+    month's budget status (month to date and month-end forecast per budget of finops.yaml) and
+    its `budget` and `anomaly` findings, from the daily spend (`cost_daily`)."""
     month = partition_month(context.partition_key)
     config = finops_config.load()
     wh = warehouse.get()
     with wh.connect() as con:
-        frame = month_findings(con, month, config)
+        evaluated = month_findings(con, month, config)
+        frame = evaluated.findings
         stage_frame(con, "month_findings", frame)
-        counts = wh.stage_month(con, month, {"findings": "month_findings"})
+        stage_frame(con, "month_budget_status", evaluated.budget_status)
+        counts = wh.stage_month(con, month, {"findings": "month_findings", "budget_status": "month_budget_status"})
     open_findings = frame.filter(pl.col("status") == "open")
     # Per currency, each resource once with its largest estimate: two currencies are never added.
     savings = savings_per_currency(frame)
@@ -39,6 +43,9 @@ def findings(context: AssetExecutionContext, warehouse: WarehouseResource,
         "billing_month": month.isoformat(),
         "row_count": counts["findings"],
         "open_findings": open_findings.height,
+        "budgets": evaluated.budget_status.height,
+        "budgets_over": evaluated.budget_status.filter(pl.col("status") != "on_track").height,
+        "anomalies": open_findings.filter(pl.col("rule_id") == "anomaly").height,
         **{f"monthly_savings_{currency}": MetadataValue.text(f"{money_text(total)} {currency}")
            for currency, total in savings.items()},
         "per_rule": markdown_preview(per_rule),

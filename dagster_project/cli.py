@@ -91,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="tenant seed (default: 42)")
     demo.add_argument("--months", type=_positive, default=3, help="billing months (default: 3)")
     demo.add_argument("--rows", type=_positive, default=None, help="scale the line items to about N in total")
-    demo.add_argument("--config", default=None, help="finops.yaml (default: built-in defaults)")
+    demo.add_argument("--config", default=None,
+                      help="finops.yaml (default: the demo tenant's own, with its budgets)")
     demo.add_argument("--force", action="store_true", help="rebuild months whose inputs are unchanged")
 
     data = sub.add_parser("demo-data", help="write the synthetic tenant: exports, inventory snapshot, expected.json",
@@ -132,6 +133,28 @@ def _quiet_dagster() -> None:
     # The CLI shows its own progress; Dagster's per-event log lines would bury it.
     for name in ("dagster", "azure", "azure.ai.ml"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def budget_and_anomaly_lines(summary, shown: int = 5) -> list[str]:
+    """The summary's budget line (overruns with forecast, budget and days left) and anomaly line."""
+    from dagster_project.money import format_money, format_percent
+
+    lines = []
+    month = summary.latest_month
+    budgets = summary.budgets
+    if month is not None and budgets is not None and budgets.height:
+        over = [r for r in budgets.iter_rows(named=True) if r["status"] != "on_track"]
+        text = ", ".join(
+            f"{r['name']} forecast {format_money(r['forecast'])} of {format_money(r['budget'])} {r['billing_currency']} "
+            f"({format_percent(r['forecast_pct_of_budget'])}, {r['days_left']} days left)" for r in over[:shown])
+        lines.append(f"Budgets {month:%Y-%m}: {len(over)} of {budgets.height} over" + (f": {text}" if text else ""))
+    anomalies = summary.anomalies
+    if month is not None and anomalies is not None and anomalies.height:
+        text = "; ".join(f"{r['day']} {r['resource_name']} {format_money(r['excess'], signed=True)} "
+                         f"{r['billing_currency']}" for r in anomalies.head(shown).iter_rows(named=True))
+        more = f" (+{anomalies.height - shown} more)" if anomalies.height > shown else ""
+        lines.append(f"Anomalies {month:%Y-%m}: {anomalies.height}: {text}{more}")
+    return lines
 
 
 def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: int = 15) -> None:
@@ -205,6 +228,8 @@ def _print_summary(summary, elapsed: float, demo_root: Path | None = None, top: 
         console.print(f"Skipped {skipped:%Y-%m}: {reason}")
     if summary.skipped and len(summary.skipped) == len(summary.months):
         console.print("Nothing was published: every month's inputs are unchanged")
+    for line in budget_and_anomaly_lines(summary):
+        console.print(line)
     for warning in summary.warnings:
         console.print(f"[yellow]Warning: {warning}[/yellow]")
     if summary.rejects:
@@ -263,8 +288,9 @@ def cmd_demo(args) -> int:
     def work(say):
         paths = generate_demo(out / "demo-tenant", seed=args.seed, months=args.months, rows=args.rows,
                               reuse=True, progress=say)
-        return paths, run_pipeline(paths.exports, paths.inventory, out, config=config, progress=say,
-                                   force=args.force)
+        # Without --config the tenant's own finops.yaml (its budgets) applies.
+        return paths, run_pipeline(paths.exports, paths.inventory, out, config=config or paths.config,
+                                   progress=say, force=args.force)
 
     paths, summary = _run_with_progress("demo", work)
     _print_summary(summary, time.monotonic() - started, demo_root=paths.root)

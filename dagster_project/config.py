@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dagster_project.budgets.settings import Alerts, Anomalies, Budgets
+
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used; the message is meant for the user as is."""
@@ -246,6 +248,9 @@ class FinopsConfig(_Strict):
     attribution: Attribution = Field(default_factory=Attribution)
     findings: FindingThresholds = Field(default_factory=FindingThresholds)
     suppressions: list[Suppression] = Field(default_factory=list)
+    budgets: Budgets = Field(default_factory=Budgets)
+    anomalies: Anomalies = Field(default_factory=Anomalies)
+    alerts: Alerts = Field(default_factory=Alerts)
 
 
 def _key_path(loc: tuple) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from assets.alerting import alert_sensor
 from assets.attribution import cost_allocation, project_spend_monthly
 from assets.costs import cost_exports
 from assets.findings import findings
@@ -46,6 +47,6 @@ defs = Definitions(
     assets=ALL_ASSETS,
     jobs=[inventory_job, monthly_job],
     schedules=[month_close_schedule, month_to_date_schedule, inventory_daily_schedule],
-    sensors=[new_export_sensor],
+    sensors=[new_export_sensor, alert_sensor],
     resources=default_resources(),
 )

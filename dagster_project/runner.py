@@ -7,6 +7,7 @@ resources pointing at the folders given on the command line, on an ephemeral Dag
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -54,6 +55,9 @@ class RunSummary:
     # Per currency, largest spend first: effective_cost, billed_cost, unallocated_effective_cost,
     # unallocated_share_pct, projects, open_findings, savings (exact decimals).
     totals: pl.DataFrame | None = None
+    # The latest month's budgets (finance_budgets) and daily anomalies (finance_anomalies).
+    budgets: pl.DataFrame | None = None
+    anomalies: pl.DataFrame | None = None
 
     @property
     def currencies(self) -> list[str]:
@@ -119,7 +123,8 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 
 def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory: Path, out_dir: Path,
                  months: list[date] | None = None, config: Path | None = None,
-                 progress: Callable[[str], None] | None = None, force: bool = False) -> RunSummary:
+                 progress: Callable[[str], None] | None = None, force: bool = False,
+                 instance: DagsterInstance | None = None) -> RunSummary:
     """Inventory once, then every month: ingest → attribute → spend → findings → reports.
 
     `exports` is a local export root, or `sources.exports` of finops.yaml (Blob Storage, the Cost
@@ -136,7 +141,8 @@ def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory:
     todo = [m for m in months if m not in dict(skipped)]
     if todo:
         stale = [m for m in todo if m in recorded]
-        _materialize_months(exports, inventory, out_dir, config, todo, fingerprints, stale, warnings, say)
+        _materialize_months(exports, inventory, out_dir, config, todo, fingerprints, stale, warnings, say,
+                            instance)
     summary = summarize(out_dir, months)
     summary.warnings = warnings
     summary.skipped = skipped
@@ -188,7 +194,8 @@ def plan_skips(exports: CostExportsResource, months: list[date], inventory: Path
 
 def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: Path, config: Path | None,
                         months: list[date], fingerprints: dict[date, str | None], stale: list[date],
-                        warnings: list[str], say: Callable[[str], None]) -> None:
+                        warnings: list[str], say: Callable[[str], None],
+                        instance: DagsterInstance | None = None) -> None:
     from dagster_project import fingerprint as fp
 
     warehouse = Warehouse(out_dir)
@@ -199,7 +206,7 @@ def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: 
     resources = _resources(out_dir, exports, inventory, config)
     published: list[date] = []
     try:
-        _materialize(resources, months, warnings, published, say)
+        _materialize(resources, months, warnings, published, say, instance)
     finally:  # the months published before a failure keep their fingerprint
         recordable = [m for m in published if fingerprints.get(m) is not None]
         if recordable:
@@ -209,11 +216,12 @@ def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: 
 
 
 def _materialize(resources: dict, months: list[date], warnings: list[str], published: list[date],
-                 say: Callable[[str], None]) -> None:
+                 say: Callable[[str], None], instance: DagsterInstance | None = None) -> None:
     from dagster_project.definitions import ALL_ASSETS, aml_inventory
 
     monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
-    with DagsterInstance.ephemeral() as instance:
+    # A given instance keeps the runs (the alert sensor reads them); else an ephemeral one.
+    with nullcontext(instance) if instance is not None else DagsterInstance.ephemeral() as instance:
         say("inventory: replaying the Azure ML snapshot through azure-ai-ml")
         result = materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
                              instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG)
@@ -300,6 +308,11 @@ def summarize(out_dir: Path, months: list[date]) -> RunSummary:
         totals_sql = load_sql("reports/run_summary_totals")
         totals = con.sql(totals_sql, params=sql_parameters(totals_sql, **params)).pl()
         findings = open_findings_per_currency(con, summary.latest_month)
+        # A warehouse from before budgets has no budget_status.
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'budget_status'").fetchall()[0][0]:
+            summary.budgets = con.sql(load_sql("reports/finance_budgets"), params=params).pl()
+        anomalies = load_sql("reports/finance_anomalies")
+        summary.anomalies = con.sql(anomalies, params=sql_parameters(anomalies, **params)).pl()
         summary.rejects = con.sql(load_sql("reports/run_summary_rejects"),
                                   params={"months": list(months)}).fetchall()[0][0]
     summary.project_spend = spend

@@ -95,10 +95,12 @@ def test_low_tag_coverage_warns_without_stopping(tmp_path):
     config = tmp_path / "finops.yaml"
     config.write_text("checks:\n  tag_coverage_min_pct: 99.5\n")
     summary = run_pipeline(paths.exports, paths.inventory, tmp_path / "out", config=config)
-    assert len(summary.warnings) == 1
+    # Besides the warning for the deployment the demo scales up for two days (demo/events.py):
+    coverage = [w for w in summary.warnings if "billed_hours_within_capacity" not in w]
+    assert len(coverage) == 1
     # One warning naming each currency below the minimum (the demo bills in USD and EUR).
-    assert "check tag_coverage: tag coverage below 99.5%: EUR" in summary.warnings[0]
-    assert "USD" in summary.warnings[0]
+    assert "check tag_coverage: tag coverage below 99.5%: EUR" in coverage[0]
+    assert "USD" in coverage[0]
 
 
 def test_reconciliation_reports_money_lost_by_attribution(tmp_path):

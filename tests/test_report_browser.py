@@ -118,8 +118,9 @@ def test_charts_draw_without_script_errors(reports):
     expected = int(attributes["data-charts-expected"])
     panels = dom.count('<figure class="panel')
     sections = dom.count('<section class="currency"')
-    assert panels >= 6 and expected == 5 * sections + panels  # per currency: projects, movers, coverage,
-    assert attributes.get("data-charts-drawn") == str(expected)  # owners, cost centers; a panel per project
+    timelines = dom.count('-chart-anomalies"')  # a currency with anomalies has their timeline
+    assert panels >= 6 and expected == 5 * sections + panels + timelines  # per currency: projects, movers,
+    assert attributes.get("data-charts-drawn") == str(expected)  # coverage, owners, cost centers; a panel per project
     charts = re.findall(r'<svg class="chart[^"]*" id="([^"]+)"[^>]*data-drawn="(yes|no)"', dom)
     assert len(charts) == expected and all(state == "yes" for _, state in charts), charts
     assert len(re.findall(r'<rect class="bar mark"', dom)) >= 10

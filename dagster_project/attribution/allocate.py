@@ -75,16 +75,19 @@ class StagedAllocation:
 
 def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig,
                            index: InventoryIndex) -> StagedAllocation:
-    """Build the temp tables `month_allocation` and `month_usage` for `month` (and, from the job
-    split of the compute clusters, `month_job_costs` and `month_cost_allocation_focus`)."""
+    """Build the temp tables `month_allocation`, `month_usage` and `month_daily_allocation` for `month`
+    (and, from the job split of the compute clusters, `month_job_costs` and
+    `month_cost_allocation_focus`)."""
     params = {"billing_month": month}
-    con.execute(load_sql("intermediate/month_key_totals"), params)
+    con.execute(load_sql("intermediate/month_key_days"), params)
+    con.execute(load_sql("intermediate/month_key_totals"))
     keys = con.sql(load_sql("intermediate/attribution_keys")).pl()
     amounts = con.sql(load_sql("intermediate/key_amounts")).pl()
     resolution = resolve_attribution_keys(keys, config, index, amounts)
     con.register("attribution_resolution", resolution)
     try:
         con.execute(load_sql("marts/month_allocation"), params)
+        con.execute(load_sql("marts/month_daily_allocation"), params)
     finally:
         con.unregister("attribution_resolution")
     jobs = stage_job_split(con, month, config, Resolver(config, index))

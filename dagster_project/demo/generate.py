@@ -5,6 +5,7 @@ Layout of the output folder:
     <out>/exports/…            Cost Management exports in Azure's layout (manifest-driven)
     <out>/inventory/…          the Azure ML inventory snapshot (replay layout, docs/inventory.md)
     <out>/expected.json        the ground truth, decided by the generator from what it generated
+    <out>/finops.yaml          the tenant's configuration: budgets the generator decided
     <out>/demo-params.json     the parameters, so a cache of the same tenant is reused
 
 The folder is written beside its final place and renamed into it, so an interrupted generation
@@ -23,6 +24,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from dagster_project.demo.events import demo_config_text, events_truth
 from dagster_project.demo.tenant import (
     DEFAULT_END_MONTH,
     SHARED_PREFIX,
@@ -46,10 +48,11 @@ class DemoTenantPaths:
     exports: Path
     inventory: Path
     expected: Path
+    config: Path  # the tenant's finops.yaml: the budgets the generator decided
 
 
 def demo_paths(root: Path) -> DemoTenantPaths:
-    return DemoTenantPaths(root, root / "exports", root / "inventory", root / "expected.json")
+    return DemoTenantPaths(root, root / "exports", root / "inventory", root / "expected.json", root / "finops.yaml")
 
 
 def _params(seed: int, months: int, rows: int | None, schema: str, end_month: date) -> dict:
@@ -93,6 +96,7 @@ def generate_demo(out: Path, *, seed: int = 42, months: int = 3, rows: int | Non
         say("writing the ground truth")
         expected = build_expected(tenant, summary)
         paths.expected.write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        paths.config.write_text(demo_config_text(tenant), encoding="utf-8")
         (staging / "demo-params.json").write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)
@@ -338,6 +342,7 @@ def build_expected(tenant: Tenant, summary) -> dict:
         "commitment_covered": covered,
         "clean_resources": clean_resources(tenant, flagged),
         "rules_covered": sorted({f["rule"] for f in findings}),
+        "events": events_truth(tenant, summary),
         "variants": {
             "compute_type_tags": {c.name: c.type_tag for c in [*tenant.compute_instances, *tenant.clusters]},
             "vm_size_in": {c.name: c.size_in for c in [*tenant.compute_instances, *tenant.clusters]},

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from dagster_project.demo.events import instances_on, trend_line_items
+
 UNALLOCATED = "(unallocated)"
 # Where the generator books commitment rows nobody's tag claims: unused reservation hours, and the
 # reservation purchases (billed, amortized into the usage they cover). The pipeline's defaults of
@@ -356,6 +358,8 @@ class Tenant:
     commitments: list[Commitment] = field(default_factory=list)
     filler_resources: int = 0
     extra: dict = field(default_factory=dict)
+    # The planted budget trend and deployment spike of demo/events.py (False: the clean series).
+    events: bool = True
 
     def subscription(self, subscription_id: str) -> Subscription:
         return next(s for s in self.subscriptions if s.id == subscription_id)
@@ -394,7 +398,8 @@ def _dt(d: date, hour: int = 9) -> datetime:
     return datetime(d.year, d.month, d.day, hour, 0, tzinfo=UTC)
 
 
-def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_MONTH, rows: int | None = None) -> Tenant:
+def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_MONTH, rows: int | None = None,
+                 events: bool = True) -> Tenant:
     """Build the demo tenant. `rows` (total line items over all months) adds filler resources."""
     if months < 1:
         raise ValueError("months must be at least 1")
@@ -637,6 +642,7 @@ def build_tenant(seed: int = 42, months: int = 3, end_month: date = DEFAULT_END_
         extra_per_month = max(0, rows - base) / len(month_list)
         tenant.filler_resources = int(-(-extra_per_month // 28))  # ceil over the shortest month
     tenant.planted_findings = planted_findings(tenant)
+    tenant.events = events
     return tenant
 
 
@@ -886,6 +892,7 @@ def line_items(t: Tenant, month: date) -> Iterator[LineItem]:
     """Every cost row of `month`, streamed: the tenant's own resources, then filler resources."""
     yield from _base_line_items(t, month)
     yield from _filler_line_items(t, month)
+    yield from trend_line_items(t, month, _item, [d for d in month_days(month) if d < t.captured_at.date()])
 
 
 def _rate_jitter(rng: random.Random) -> Decimal:
@@ -1011,7 +1018,8 @@ def _base_line_items(t: Tenant, month: date) -> Iterator[LineItem]:
                             "ComputeType": "Managed Online Endpoint"}
                 yield _item(t, day, ws, _mess(rng, ws.id), ws.name, "Azure Machine Learning workspace", *AML,
                             meter_for_vm_size(d.instance_type), VM_METERS[d.instance_type][1],
-                            Decimal(24 * d.instance_count), "1 Hour", d.hourly_rate, row_tags, project,
+                            Decimal(24 * instances_on(t, e.name, d.name, day, d.instance_count)), "1 Hour",
+                            d.hourly_rate, row_tags, project,
                             "endpoint", f"{e.name}/{d.name}",
                             info={"ServiceType": d.instance_type, "UsageType": "vm",
                                   "AMLResourceType": "ManagedOnlineEndpoint"})

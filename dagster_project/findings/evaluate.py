@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -9,9 +10,10 @@ import polars as pl
 
 from dagster_project.attribution.allocate import inventory_index, read_inventory_table
 from dagster_project.attribution.resolve import Resolver
+from dagster_project.budgets.evaluate import EVENT_RULES, month_events
 from dagster_project.config import FinopsConfig
 from dagster_project.findings.lifecycle import apply_history
-from dagster_project.findings.rules import FindingInputs, evaluate_findings
+from dagster_project.findings.rules import FindingInputs, apply_suppressions, evaluate_findings
 from dagster_project.sql import load_sql
 from dagster_project.warehouse import month_relation
 
@@ -30,7 +32,13 @@ def captured_at_of(workspaces: pl.DataFrame) -> datetime:
     return workspaces["captured_at"].max()
 
 
-def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig) -> pl.DataFrame:
+@dataclass(frozen=True)
+class MonthFindings:
+    findings: pl.DataFrame  # cleanup findings, then budget and anomaly findings
+    budget_status: pl.DataFrame
+
+
+def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig) -> MonthFindings:
     frames = {name: read_inventory_table(con, f"inventory_{name}")
               for name in ("workspaces", "computes", "asset_versions", "endpoints", "deployments", "jobs")}
     allocation = month_relation(con, "cost_allocation", month).pl()
@@ -47,5 +55,16 @@ def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsCo
         allocation=allocation,
     )
     current = evaluate_findings(config, Resolver(config, index), inputs)
+    # Budget and anomaly findings are events of their month, outside the open → resolved lifecycle;
+    # a re-evaluated event keeps the first time it was seen.
     history = con.sql(load_sql("intermediate/finding_history")).pl()
-    return apply_history(current, history, month)
+    events_history = history.filter(pl.col("rule_id").is_in(list(EVENT_RULES)))
+    cleanup = apply_history(current, history.filter(~pl.col("rule_id").is_in(list(EVENT_RULES))), month)
+    events = month_events(con, month, config, inputs.captured_at,
+                          {r["workspace_id"]: r["workspace_name"] for r in frames["workspaces"].iter_rows(named=True)})
+    event_findings = apply_suppressions(events.findings, config, inputs.captured_at.date())
+    if events_history.height and event_findings.height:
+        seen = events_history.select("finding_id", pl.col("first_seen_ever").dt.convert_time_zone("UTC").alias("_ever"))
+        event_findings = event_findings.join(seen, on="finding_id", how="left").with_columns(
+            pl.min_horizontal("first_seen", "_ever").alias("first_seen")).drop("_ever")
+    return MonthFindings(pl.concat([cleanup, event_findings]), events.budget_status)

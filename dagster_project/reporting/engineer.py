@@ -22,6 +22,7 @@ import polars as pl
 
 from dagster_project.findings.savings import counted_savings_per_currency, install_counted_findings
 from dagster_project.money import format_money, format_per_currency
+from dagster_project.reporting.budget_cards import engineer_alert_lines
 from dagster_project.sql import load_sql, sql_parameters
 
 NO_OWNER = "(no owner)"
@@ -37,6 +38,10 @@ def read_open_findings(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFr
     install_counted_findings(con)
     statement = load_sql("reports/engineer_findings")
     frame = con.sql(statement, params=sql_parameters(statement, billing_month=month)).pl()
+    # Budget and anomaly findings (events, savings 0) beside them: the owner's alerts section.
+    events = con.sql(load_sql("reports/engineer_events"), params={"billing_month": month}).pl()
+    if events.height:
+        frame = pl.concat([frame, events.select(frame.columns).cast(frame.schema)])
     return frame.with_columns(pl.col("owner").fill_null(NO_OWNER))
 
 
@@ -121,6 +126,7 @@ def render_markdown(owner: str, month: date, frame: pl.DataFrame) -> str:
              "largest estimate). Largest savings first.", "",
              "The commands are printed, never run by aml-finops. Review each one before you run it; "
              "`cleanup.sh` beside this file holds them all, commented out.", "",
+             *engineer_alert_lines(frame),
              "| # | rule | resource | workspace | project | severity | savings |",
              "|---:|---|---|---|---|---|---:|"]
     for rank, row in enumerate(frame.iter_rows(named=True), start=1):

@@ -33,6 +33,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_range
 
 from dagster_project.money import format_fraction, format_money, total
+from dagster_project.reporting.budget_sheets import budget_sheets
 from dagster_project.reporting.chargeback import chargeback_lines
 from dagster_project.reporting.finance import (
     CURRENCY,
@@ -229,6 +230,8 @@ def workbook_sheets(views: FinanceViews) -> list[Sheet]:
                             Col("billed_cost", "Billed cost", "money", True),
                             Col("effective_cost_exact", "Effective cost (exact)", "exact", True),
                             Col("billed_cost_exact", "Billed cost (exact)", "exact", True)], column="currency")))
+
+    sheets += budget_sheets(views)
 
     sheets.append(Sheet("Savings by project", f"Open cleanup findings and estimated monthly savings by project — {month}",
                         "A resource flagged by several rules counts once, with its largest estimate, so the projects "

@@ -73,6 +73,9 @@ class FinanceViews:
     commitments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COMMITMENT_SCHEMA))
     provenance: Provenance = field(default_factory=Provenance)
     jobs: JobViews = field(default_factory=JobViews)  # shared clusters: idle share, top experiments
+    # budgets with month to date and forecast (finance_budgets); daily anomalies (finance_anomalies)
+    budgets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={CURRENCY: pl.String}))
+    anomalies: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={CURRENCY: pl.String}))
 
     @property
     def currencies(self) -> list[str]:
@@ -116,7 +119,15 @@ def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: 
         commitments=read_commitments(con, month),
         provenance=read_provenance(con, month),
         jobs=read_job_views(con, month),
+        # A warehouse from before budgets (published tables only) has no budget_status.
+        budgets=view("finance_budgets") if _has_table(con, "budget_status") else pl.DataFrame(
+            schema={CURRENCY: pl.String}),
+        anomalies=view("finance_anomalies"),
     )
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.sql(load_sql("reports/finance_table_columns"), params={"table_name": table}).fetchall())
 
 
 def read_commitments(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:

@@ -21,6 +21,7 @@ from string import Template
 import polars as pl
 
 from dagster_project.money import format_fraction, format_money, format_percent, total
+from dagster_project.reporting.budget_cards import anomalies_card, budgets_card
 from dagster_project.reporting.charts import (
     COVERAGE_COLORS,
     DOWN,
@@ -324,6 +325,10 @@ def _currency_section(views: FinanceViews, currency: str, index: int, multi: boo
     out.append("</div>")
     out.append(_commitments_card(views, currency, cid, suffix))
     out.append(job_showback_card(views.jobs, currency, cid, suffix))
+    out.append(budgets_card(views, currency, cid, suffix))
+    anomalies_html, count = anomalies_card(views, currency, cid, suffix)
+    out.append(anomalies_html)
+    charts += count
     out.append(_findings_card(views, currency, cid, suffix))
     out.append("</section>")
     return "".join(out), charts

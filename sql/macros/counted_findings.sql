@@ -15,4 +15,6 @@ CREATE OR REPLACE TEMP MACRO counted_findings(month, unallocated) AS TABLE
             ORDER BY savings DESC, coalesce(project, unallocated) ASC, rule_id ASC, finding_id ASC
         ) = 1 AS counted
     FROM findings
-    WHERE billing_month = month AND status = 'open'
+    -- Budget and anomaly findings are events with no savings: shown in their own views
+    -- (finance_budgets, finance_anomalies, engineer_events), never counted here.
+    WHERE billing_month = month AND status = 'open' AND rule_id NOT IN ('budget', 'anomaly')

@@ -1,4 +1,4 @@
-"""The tables of the catalog, one TOML file per area (`costs`, `attribution`, `findings`,
+"""The tables of the catalog, one TOML file per area (`costs`, `attribution`, `findings`, `budgets`,
 `inventory`), read into `Table`s. A column is `{ name, type, description }` (plus `required`,
 `default`), or `{ field = "<name>" }` for a column shared by several tables (`fields.py`),
 optionally with its own `description`. `type` names a constant of `types.py`."""
@@ -12,7 +12,7 @@ from dagster_project.catalog import types
 from dagster_project.catalog.fields import FIELDS
 from dagster_project.catalog.model import Column, Table
 
-AREAS = ("costs", "attribution", "findings", "inventory")  # the order of the catalog
+AREAS = ("costs", "attribution", "findings", "budgets", "inventory")  # the order of the catalog
 _HERE = Path(__file__).resolve().parent
 
 

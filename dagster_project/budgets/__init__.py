@@ -1,0 +1,1 @@
+"""Budgets, month-end forecasts, daily anomalies and their delivery (issue 17)."""

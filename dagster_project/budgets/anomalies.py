@@ -1,0 +1,124 @@
+"""Daily spend anomalies: a robust statistic over the trailing days of the same kind.
+
+For a day `d` of a series (a project, or one Azure ML compute or deployment, in one currency):
+
+* the **baseline** is the spend on the observed days of the same kind as `d` (weekday or weekend)
+  among the `window_days` days before it, from the series' first day with spend on: a day the
+  series has no cost is 0 (it was observed: the warehouse has data for it); a day before the
+  warehouse's first data, or before the series existed, is not part of its history;
+* **expected** is the median of the baseline, **MAD** its median absolute deviation, floored at
+  `mad_floor_pct` % of the expected (a perfectly steady series needs a real jump, not a cent);
+* the day is an **anomaly** when `spend − expected > threshold_mad × MAD` and
+  `spend − expected ≥ min_excess`, and only when the baseline has at least `min_history_days`
+  days: a series with too little data (a new resource, the first weeks of the data) never fires.
+
+Every amount is a `Decimal` (the median of an even count is the mean of the middle two, exact).
+For a project anomaly, the **driver** is the resource of the project whose own spend rose most
+above its own expected (same baseline rule) on that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from dagster_project.budgets.forecast import is_weekend
+from dagster_project.budgets.settings import Anomalies
+
+ZERO = Decimal(0)
+
+
+def median(values: Sequence[Decimal]) -> Decimal:
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        raise ValueError("median of no values")
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+@dataclass(frozen=True)
+class Baseline:
+    expected: Decimal
+    mad: Decimal  # floored
+    days: int  # baseline days
+    days_with_spend: int
+
+
+def first_spend(series: Mapping[date, Decimal]) -> date | None:
+    return min((d for d, v in series.items() if v != 0), default=None)
+
+
+def baseline(series: Mapping[date, Decimal], day: date, observed: set[date], settings: Anomalies,
+             since: date | None = None) -> Baseline | None:
+    """The baseline of `day` from `since` (the series' first spend) on; None when no day of its
+    kind was observed before it."""
+    since = first_spend(series) if since is None else since
+    if since is None:
+        return None
+    kind = is_weekend(day)
+    days = [day - timedelta(days=i) for i in range(1, settings.window_days + 1)]
+    values = [series.get(d, ZERO) for d in days if d in observed and d >= since and is_weekend(d) == kind]
+    if not values:
+        return None
+    expected = median(values)
+    mad = median([abs(v - expected) for v in values])
+    mad = max(mad, abs(expected) * settings.mad_floor_pct / 100)
+    return Baseline(expected, mad, len(values), sum(1 for v in values if v != 0))
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    day: date
+    amount: Decimal
+    expected: Decimal
+    mad: Decimal
+    threshold: Decimal  # the spend above which the day fires: expected + threshold_mad × MAD
+    baseline_days: int
+
+    @property
+    def excess(self) -> Decimal:
+        return self.amount - self.expected
+
+
+def check_day(series: Mapping[date, Decimal], day: date, observed: set[date], settings: Anomalies,
+              since: date | None = None) -> Anomaly | None:
+    """The anomaly of `day`, or None (too little history, or within the threshold)."""
+    base = baseline(series, day, observed, settings, since)
+    if base is None or base.days < settings.min_history_days:
+        return None
+    amount = series.get(day, ZERO)
+    excess = amount - base.expected
+    if excess > settings.threshold_mad * base.mad and excess >= settings.min_excess:
+        return Anomaly(day, amount, base.expected, base.mad, base.expected + settings.threshold_mad * base.mad,
+                       base.days)
+    return None
+
+
+def detect(series: Mapping[date, Decimal], days: Iterable[date], observed: set[date],
+           settings: Anomalies) -> list[Anomaly]:
+    """Every anomalous day among `days` (the days being evaluated, e.g. one billing month)."""
+    since = first_spend(series)
+    found = (check_day(series, day, observed, settings, since) for day in sorted(days) if day in observed)
+    return [a for a in found if a is not None]
+
+
+@dataclass(frozen=True)
+class Driver:
+    key: tuple
+    change: Decimal  # its spend that day minus its own expected
+
+
+def driver_of(parts: Mapping[tuple, Mapping[date, Decimal]], day: date, observed: set[date],
+              settings: Anomalies) -> Driver | None:
+    """The part (resource) whose spend on `day` rose most above its own expected."""
+    best: Driver | None = None
+    for key, series in parts.items():
+        base = baseline(series, day, observed, settings)
+        expected = base.expected if base is not None else ZERO
+        change = series.get(day, ZERO) - expected
+        if best is None or change > best.change or (change == best.change and key < best.key):
+            best = Driver(key, change)
+    return best

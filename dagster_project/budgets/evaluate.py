@@ -1,0 +1,270 @@
+"""One month's budget status and its `budget` and `anomaly` findings, from `cost_daily`.
+
+Plain Polars and Decimal over the daily series the attribution published (`cost_daily`, the
+month and the trailing days before it); the findings asset stages the results with the cleanup
+findings. Budget and anomaly findings are events of their month: their id includes the month
+(budget) or the day (anomaly), so a new overrun or a new spike is a new finding, and they take
+no part in the cleanup findings' open → resolved lifecycle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+
+from dagster_project.budgets.anomalies import Anomaly, detect, driver_of
+from dagster_project.budgets.forecast import BudgetLine, month_end, month_end_forecast
+from dagster_project.catalog import polars_schema
+from dagster_project.config import FinopsConfig
+from dagster_project.findings.commands import q, workspace_args
+from dagster_project.findings.model import FINDINGS_SCHEMA, finding_id
+from dagster_project.money import round_cents
+from dagster_project.sql import load_sql
+
+EVENT_RULES = {
+    # rule id: (category, what it means)
+    "budget": ("budget", "Month-end forecast above the monthly budget"),
+    "anomaly": ("anomaly", "Daily spend anomaly"),
+}
+AML_KINDS = ("compute", "endpoint")
+
+# The columns of budget_status: their one home is the table catalog (catalog/tables/budgets.toml).
+BUDGET_STATUS_SCHEMA = polars_schema("budget_status")
+
+
+def daily_spend(con: duckdb.DuckDBPyConnection, month: date, window_days: int) -> pl.DataFrame:
+    """The month's daily rows and the `window_days` (+ a week) before it, from `cost_daily`."""
+    first = month - timedelta(days=window_days + 7)
+    return con.sql(load_sql("intermediate/daily_spend"),
+                   params={"first_day": first, "last_day": month_end(month), "billing_month": month}).pl()
+
+
+@dataclass(frozen=True)
+class EventInputs:
+    billing_month: date
+    captured_at: datetime
+    daily: pl.DataFrame  # daily_spend rows
+    workspace_names: dict[str, str]
+
+
+def _series(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, dict[date, Decimal]]:
+    out: dict[tuple, dict[date, Decimal]] = defaultdict(dict)
+    grouped = frame.group_by([*keys, "charge_day"]).agg(pl.col("effective_cost").sum())
+    for row in grouped.iter_rows(named=True):
+        out[tuple(row[k] for k in keys)][row["charge_day"]] = row["effective_cost"]
+    return out
+
+
+def _main_owner(frame: pl.DataFrame, column: str, name: str, currency: str) -> str | None:
+    rows = frame.filter(pl.col(column).str.to_lowercase() == name.lower(), pl.col("billing_currency") == currency,
+                        pl.col("owner").is_not_null())
+    if rows.height == 0:
+        return None
+    per = rows.group_by("owner").agg(pl.col("effective_cost").sum()).sort(["effective_cost", "owner"],
+                                                                         descending=[True, False])
+    return per["owner"][0]
+
+
+def budget_lines(config: FinopsConfig, inputs: EventInputs) -> list[BudgetLine]:
+    """Every configured budget with its month-to-date and month-end forecast."""
+    month = inputs.billing_month
+    daily = inputs.daily
+    in_month = daily.filter(pl.col("billing_month") == month)
+    data_through = in_month["charge_day"].max() if in_month.height else month - timedelta(days=1)
+    observed_from = daily["charge_day"].min() if daily.height else None
+    b = config.budgets
+    lines = []
+    for scope, column, budgets in (("project", "project", b.projects), ("cost_center", "cost_center", b.cost_centers),
+                                   ("owner", "owner", b.owners)):
+        for name, budget in sorted(budgets.items()):
+            rows = daily.filter(pl.col(column).str.to_lowercase() == name.lower(),
+                                pl.col("billing_currency") == budget.currency)
+            series = {k[0]: v for k, v in _series(rows.with_columns(pl.lit(1).alias("_one")), ["_one"]).items()}
+            per_day = series.get(1, {})
+            forecast = month_end_forecast(per_day, month, data_through, observed_from=observed_from,
+                                          forecast_days=b.forecast_days, min_forecast_days=b.min_forecast_days)
+            owner = budget.owner or (name if scope == "owner" else _main_owner(in_month, column, name, budget.currency))
+            lines.append(BudgetLine(scope, name, budget.currency, budget.amount, owner, forecast))
+    return lines
+
+
+def budget_status_frame(lines: list[BudgetLine], month: date) -> pl.DataFrame:
+    rows = [{
+        "billing_month": month, "scope": line.scope, "name": line.name, "currency": line.currency,
+        "budget": line.budget, "month_to_date": line.forecast.month_to_date, "forecast": line.forecast.forecast,
+        "forecast_method": line.forecast.method, "data_through": line.forecast.data_through,
+        "days_left": line.forecast.days_left,
+        "forecast_pct_of_budget": round_cents(line.forecast.forecast * 100 / line.budget),
+        "owner": line.owner, "status": line.status,
+    } for line in lines]
+    return pl.DataFrame(rows, schema=BUDGET_STATUS_SCHEMA, orient="row") if rows else pl.DataFrame(
+        schema=BUDGET_STATUS_SCHEMA)
+
+
+def _money(value: Decimal) -> str:
+    return str(round_cents(value))
+
+
+class _Rows:
+    def __init__(self, config: FinopsConfig, inputs: EventInputs):
+        self.config = config
+        self.inputs = inputs
+        self.rows: list[dict] = []
+
+    def _severity(self, amount: Decimal) -> str:
+        t = self.config.findings
+        return "high" if amount >= t.severity_high else "medium" if amount >= t.severity_medium else "low"
+
+    def add(self, rule_id: str, key: str, version: str, *, severity: str, workspace: str | None, resource_id: str,
+            resource_name: str, project: str | None, owner: str | None, evidence: dict, currency: str, action: str,
+            command: str) -> None:
+        now = self.inputs.captured_at
+        self.rows.append({
+            "billing_month": self.inputs.billing_month, "finding_id": finding_id(rule_id, key, version),
+            "rule_id": rule_id, "category": EVENT_RULES[rule_id][0], "severity": severity, "workspace": workspace,
+            "resource_id": resource_id.lower(), "resource_name": resource_name, "project": project, "owner": owner,
+            "evidence": json.dumps(evidence, sort_keys=True, default=str), "savings": Decimal("0.00"),
+            "currency": currency, "action": action, "command": command, "first_seen": now, "last_seen": now,
+            "status": "open", "suppression_reason": None,
+        })
+
+    def frame(self) -> pl.DataFrame:
+        if not self.rows:
+            return pl.DataFrame(schema=FINDINGS_SCHEMA)
+        return pl.DataFrame(self.rows, schema=FINDINGS_SCHEMA, orient="row")
+
+
+def budget_findings(config: FinopsConfig, inputs: EventInputs, lines: list[BudgetLine]) -> pl.DataFrame:
+    out = _Rows(config, inputs)
+    month = inputs.billing_month
+    for line in lines:
+        if line.status == "on_track":
+            continue
+        f = line.forecast
+        over = f.forecast - line.budget
+        severity = "high" if f.month_to_date > line.budget or f.forecast >= line.budget * Decimal("1.1") else "medium"
+        scope_text = {"project": "project", "cost_center": "cost center", "owner": "owner"}[line.scope]
+        if f.days_left:
+            action = (f"Forecast {_money(f.forecast)} {line.currency} for {month:%Y-%m} is above the budget of "
+                      f"{_money(line.budget)} {line.currency} ({_money(over)} over) with {f.days_left} days left; "
+                      f"month to date {_money(f.month_to_date)} through {f.data_through.isoformat()}.")
+        else:
+            action = (f"Spent {_money(f.month_to_date)} {line.currency} in {month:%Y-%m}, above the budget of "
+                      f"{_money(line.budget)} {line.currency} ({_money(over)} over); the month is closed.")
+        out.add("budget", f"{line.scope}:{line.name.lower()}", f"{line.currency}|{month.isoformat()}",
+                severity=severity, workspace=None, resource_id=f"budget/{line.scope}/{line.name}",
+                resource_name=f"{scope_text} {line.name}", project=line.name if line.scope == "project" else None,
+                owner=line.owner,
+                evidence={"scope": line.scope, "name": line.name, "budget": _money(line.budget),
+                          "forecast": _money(f.forecast), "month_to_date": _money(f.month_to_date),
+                          "over_budget_by": _money(over), "days_left": f.days_left,
+                          "data_through": f.data_through.isoformat(), "forecast_method": f.method,
+                          "currency": line.currency},
+                currency=line.currency, action=action, command="")
+    return out.frame()
+
+
+def aml_resource_id(workspace_id: str, kind: str, name: str) -> str:
+    """The ARM id of a compute or deployment, as cleanup findings name it."""
+    if kind == "endpoint" and "/" in name:
+        endpoint, deployment = name.split("/", 1)
+        return f"{workspace_id}/onlineendpoints/{endpoint}/deployments/{deployment}".lower()
+    return f"{workspace_id}/computes/{name}".lower()
+
+
+def _show_command(workspace_id: str, kind: str, name: str) -> str:
+    """A read-only look at the resource (never a change): what it runs with now."""
+    args = workspace_args(workspace_id)
+    if kind == "endpoint" and "/" in name:
+        endpoint, deployment = name.split("/", 1)
+        return f"az ml online-deployment show --name {q(deployment)} --endpoint-name {q(endpoint)} {args}"
+    return f"az ml compute show --name {q(name)} {args}"
+
+
+def _resource_label(kind: str, name: str) -> str:
+    return f"deployment {name}" if kind == "endpoint" else f"compute {name}" if kind == "compute" else name
+
+
+def anomaly_findings(config: FinopsConfig, inputs: EventInputs) -> pl.DataFrame:
+    settings = config.anomalies
+    out = _Rows(config, inputs)
+    daily = inputs.daily
+    if not settings.enabled or daily.height == 0:
+        return out.frame()
+    month = inputs.billing_month
+    observed = set(daily["charge_day"].to_list())
+    days = sorted(d for d in observed if month <= d <= month_end(month))
+    aml = daily.filter(pl.col("aml_kind").is_in(AML_KINDS) & pl.col("workspace_id").is_not_null())
+    owners = {}
+    for row in aml.filter(pl.col("billing_month") == month, pl.col("owner").is_not_null()).group_by(
+            "workspace_id", "aml_kind", "aml_name").agg(pl.col("owner").first(), pl.col("project").first()).iter_rows(
+            named=True):
+        owners[(row["workspace_id"], row["aml_kind"], row["aml_name"])] = (row["owner"], row["project"])
+
+    def evidence(a: Anomaly, currency: str, **extra) -> dict:
+        return {"day": a.day.isoformat(), "spend": _money(a.amount), "expected": _money(a.expected),
+                "excess": _money(a.excess), "mad": _money(a.mad), "threshold": _money(a.threshold),
+                "baseline_days": a.baseline_days, "currency": currency, **extra}
+
+    # Per Azure ML compute and deployment.
+    for (currency, ws, kind, name), series in sorted(_series(aml, ["billing_currency", "workspace_id", "aml_kind",
+                                                                    "aml_name"]).items()):
+        owner, project = owners.get((ws, kind, name), (None, None))
+        for a in detect(series, days, observed, settings):
+            rid = aml_resource_id(ws, kind, name)
+            out.add("anomaly", f"{rid}|{currency}", a.day.isoformat(), severity=out._severity(a.excess),
+                    workspace=inputs.workspace_names.get(ws), resource_id=rid, resource_name=name, project=project,
+                    owner=owner, currency=currency,
+                    evidence=evidence(a, currency, scope="resource", driver=_resource_label(kind, name),
+                                      driver_excess=_money(a.excess)),
+                    action=(f"{_resource_label(kind, name)} spent {_money(a.amount)} {currency} on "
+                            f"{a.day.isoformat()}, {_money(a.excess)} above the expected {_money(a.expected)}."),
+                    command=_show_command(ws, kind, name))
+    # Per project; the driver is the resource whose own change explains most of it.
+    parts_frame = daily.with_columns(
+        pl.when(pl.col("aml_kind").is_in(AML_KINDS)).then(pl.col("workspace_id")).otherwise(pl.col("resource_id"))
+        .alias("_where"))
+    parts_by_project: dict[tuple, dict[tuple, dict[date, Decimal]]] = defaultdict(dict)
+    for (currency, project, where, kind, name), series in _series(
+            parts_frame, ["billing_currency", "project", "_where", "aml_kind", "aml_name"]).items():
+        parts_by_project[(currency, project)][(where or "", kind, name or "")] = series
+    for (currency, project), series in sorted(_series(daily, ["billing_currency", "project"]).items()):
+        for a in detect(series, days, observed, settings):
+            driver = driver_of(parts_by_project[(currency, project)], a.day, observed, settings)
+            where, kind, name = driver.key if driver else ("", "other", "")
+            is_aml = kind in AML_KINDS and where
+            label = _resource_label(kind, name) if is_aml else (name or where.rsplit("/", 1)[-1] or kind)
+            owner = _main_owner(daily.filter(pl.col("billing_month") == month), "project", project, currency)
+            out.add("anomaly", f"project:{project.lower()}|{currency}", a.day.isoformat(),
+                    severity=out._severity(a.excess), workspace=inputs.workspace_names.get(where) if is_aml else None,
+                    resource_id=f"project/{project}", resource_name=f"project {project}", project=project,
+                    owner=owner, currency=currency,
+                    evidence=evidence(a, currency, scope="project", driver=label,
+                                      driver_resource_id=aml_resource_id(where, kind, name) if is_aml else where,
+                                      driver_excess=_money(driver.change) if driver else None),
+                    action=(f"Project {project} spent {_money(a.amount)} {currency} on {a.day.isoformat()}, "
+                            f"{_money(a.excess)} above the expected {_money(a.expected)}; most of it: {label} "
+                            f"(+{_money(driver.change) if driver else '0.00'})."),
+                    command=_show_command(where, kind, name) if is_aml else "")
+    return out.frame()
+
+
+@dataclass(frozen=True)
+class MonthEvents:
+    budget_status: pl.DataFrame
+    findings: pl.DataFrame  # budget and anomaly findings (FINDINGS_SCHEMA)
+
+
+def month_events(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig, captured_at: datetime,
+                 workspace_names: dict[str, str]) -> MonthEvents:
+    daily = daily_spend(con, month, max(config.anomalies.window_days, config.budgets.forecast_days))
+    inputs = EventInputs(month, captured_at, daily, workspace_names)
+    lines = budget_lines(config, inputs)
+    findings = pl.concat([budget_findings(config, inputs, lines), anomaly_findings(config, inputs)])
+    return MonthEvents(budget_status_frame(lines, month), findings)
