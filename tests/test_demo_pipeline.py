@@ -465,9 +465,9 @@ FOCUS_TYPES = {  # FOCUS 1.3 data types → DuckDB
     "BillingPeriodStart": "TIMESTAMP WITH TIME ZONE", "BillingPeriodEnd": "TIMESTAMP WITH TIME ZONE",
     "ChargePeriodStart": "TIMESTAMP WITH TIME ZONE", "ChargePeriodEnd": "TIMESTAMP WITH TIME ZONE",
     "BillingCurrency": "VARCHAR", "ChargeCategory": "VARCHAR", "ResourceId": "VARCHAR", "ResourceName": "VARCHAR",
-    "SubAccountId": "VARCHAR", "ServiceName": "VARCHAR", "Tags": "VARCHAR", "AllocatedMethodId": "VARCHAR",
-    "AllocatedMethodDetails": "VARCHAR", "AllocatedResourceId": "VARCHAR", "AllocatedResourceName": "VARCHAR",
-    "AllocatedTags": "VARCHAR",
+    "SubAccountId": "VARCHAR", "ServiceName": "VARCHAR", "Tags": "JSON", "AllocatedMethodId": "VARCHAR",
+    "AllocatedMethodDetails": "JSON", "AllocatedResourceId": "VARCHAR", "AllocatedResourceName": "VARCHAR",
+    "AllocatedTags": "JSON",
 }
 
 
