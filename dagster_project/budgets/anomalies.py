@@ -10,7 +10,9 @@ For a day `d` of a series (a project, or one Azure ML compute or deployment, in 
   `mad_floor_pct` % of the expected (a perfectly steady series needs a real jump, not a cent);
 * the day is an **anomaly** when `spend − expected > threshold_mad × MAD` and
   `spend − expected ≥ min_excess`, and only when the baseline has at least `min_history_days`
-  days: a series with too little data (a new resource, the first weeks of the data) never fires.
+  days: a series with too little data (a new resource, the first weeks of the data) never fires;
+  nor does an intermittent series, one without spend on at least half of its baseline days (a
+  batch cluster billed only on the days its jobs run has no level for a day to stand out from).
 
 Every amount is a `Decimal` (the median of an even count is the mean of the middle two, exact).
 For a project anomaly, the **driver** is the resource of the project whose own spend rose most
@@ -88,6 +90,10 @@ def check_day(series: Mapping[date, Decimal], day: date, observed: set[date], se
     """The anomaly of `day`, or None (too little history, or within the threshold)."""
     base = baseline(series, day, observed, settings, since)
     if base is None or base.days < settings.min_history_days:
+        return None
+    # An intermittent series (a batch cluster that bills only on the days its jobs run: most of its
+    # baseline days without spend) has no level to stand out from; every job day would fire.
+    if base.days_with_spend * 2 <= base.days:
         return None
     amount = series.get(day, ZERO)
     excess = amount - base.expected

@@ -51,6 +51,8 @@ class EventInputs:
     captured_at: datetime
     daily: pl.DataFrame  # daily_spend rows
     workspace_names: dict[str, str]
+    # Clusters split among their jobs (job_costs): their days are not the projects' days yet.
+    job_split_clusters: frozenset[str] = frozenset()
 
 
 def _series(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, dict[date, Decimal]]:
@@ -226,7 +228,12 @@ def anomaly_findings(config: FinopsConfig, inputs: EventInputs) -> pl.DataFrame:
                     action=(f"{_resource_label(kind, name)} spent {_money(a.amount)} {currency} on "
                             f"{a.day.isoformat()}, {_money(a.excess)} above the expected {_money(a.expected)}."),
                     command=_show_command(ws, kind, name))
-    # Per project; the driver is the resource whose own change explains most of it.
+    # Per project; the driver is the resource whose own change explains most of it. A shared
+    # cluster split among its jobs is left out: cost_daily keeps its days with the cluster's own
+    # project, so its job bursts would read as that project's anomalies (docs/reports.md).
+    compute_id = (pl.col("workspace_id").str.to_lowercase() + "/computes/" + pl.col("aml_name").str.to_lowercase())
+    split = (pl.col("aml_kind") == "compute") & compute_id.is_in(list(inputs.job_split_clusters))
+    daily = daily.filter(~split.fill_null(False))
     parts_frame = daily.with_columns(
         pl.when(pl.col("aml_kind").is_in(AML_KINDS)).then(pl.col("workspace_id")).otherwise(pl.col("resource_id"))
         .alias("_where"))
@@ -264,7 +271,9 @@ class MonthEvents:
 def month_events(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig, captured_at: datetime,
                  workspace_names: dict[str, str]) -> MonthEvents:
     daily = daily_spend(con, month, max(config.anomalies.window_days, config.budgets.forecast_days))
-    inputs = EventInputs(month, captured_at, daily, workspace_names)
+    clusters = frozenset(row[0] for row in con.execute(load_sql("intermediate/job_split_clusters"),
+                                                       {"billing_month": month}).fetchall())
+    inputs = EventInputs(month, captured_at, daily, workspace_names, clusters)
     lines = budget_lines(config, inputs)
     findings = pl.concat([budget_findings(config, inputs, lines), anomaly_findings(config, inputs)])
     return MonthEvents(budget_status_frame(lines, month), findings)
