@@ -28,6 +28,7 @@ from dagster_project.money import (
     total,
 )
 from dagster_project.reporting.provenance import Provenance, read_provenance
+from dagster_project.reporting.review import Review, read_review
 from dagster_project.sql import create_macros, load_sql, sql_parameters
 
 CURRENCY = "billing_currency"
@@ -71,6 +72,7 @@ class FinanceViews:
     # per reservation / savings plan and currency: purchases, covered usage, unused, utilization
     commitments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COMMITMENT_SCHEMA))
     provenance: Provenance = field(default_factory=Provenance)
+    review: Review | None = None  # changes since the last review (reporting/review.py)
 
     @property
     def currencies(self) -> list[str]:
@@ -113,6 +115,7 @@ def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: 
         unallocated=view("finance_unallocated"),
         commitments=read_commitments(con, month),
         provenance=read_provenance(con, month),
+        review=read_review(con, month),
     )
 
 
