@@ -62,7 +62,7 @@ WORKSPACES = [{"workspace_id": WS, "workspace_id_original": WS, "workspace_name"
 
 def base() -> dict[str, list[dict]]:
     return {
-        "workspaces": WORKSPACES,
+        "workspaces": [dict(w) for w in WORKSPACES],
         "computes": [compute("cpu"), compute("gpu", vm_size="Standard_NC6s_v3", min_nodes=1,
                                               tags=json.dumps({"project": "p", "owner": "ann@x"})),
                      compute("ci-bob", compute_type="ComputeInstance", idle_shutdown=None,

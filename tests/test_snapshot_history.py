@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dagster_project.catalog import table
 from dagster_project.findings.lifecycle import apply_history
 from dagster_project.findings.rules import FINDINGS_SCHEMA
 from dagster_project.inventory.history import (
@@ -130,14 +131,14 @@ def evaluation(rows: list[dict]) -> pl.DataFrame:
 
 
 class Warehouse:
-    """The findings table in DuckDB, read back through sql/findings/finding_history.sql."""
+    """The findings table in DuckDB, read back through sql/intermediate/finding_history.sql."""
 
     def __init__(self):
         self.con = duckdb.connect()
-        self.con.execute(load_sql("schema/findings"))
+        self.con.execute(table("findings").create_sql())
 
     def history(self) -> pl.DataFrame:
-        return self.con.sql(load_sql("findings/finding_history")).pl()
+        return self.con.sql(load_sql("intermediate/finding_history")).pl()
 
     def run(self, month: date, at: datetime, rows: list[dict], failed=None) -> dict[str, dict]:
         result = apply_history(evaluation(rows), self.history(), month, at, failed)
@@ -234,8 +235,9 @@ def test_the_failures_reader_reads_one_capture(tmp_path):
 
 def _ledger_db(months: list[date]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    for table in ("findings", "aml_resource_usage", "cost_allocation", "realized_savings"):
-        con.execute(load_sql(f"schema/{table}"))
+    for name in ("findings", "aml_resource_usage", "cost_allocation"):
+        con.execute(table(name).create_sql())
+    con.execute(load_sql("schema/realized_savings"))
     for month in months:  # a published month has allocation rows
         con.execute("INSERT INTO cost_allocation VALUES ($m, 'USD', 'r', NULL, 'other', NULL, 'p', NULL, NULL, "
                     "'tag', 'row', 1, 1)", {"m": month})
@@ -252,8 +254,8 @@ def test_the_ledger_measures_the_month_before_and_after_the_resolution():
     """ci-b resolved in November (captured 2026-12-01): October cost 120.50, December 7.25."""
     october, december = date(2026, 10, 1), date(2026, 12, 1)
     wh = Warehouse()
-    wh.con.execute(load_sql("schema/aml_resource_usage"))
-    wh.con.execute(load_sql("schema/cost_allocation"))
+    wh.con.execute(table("aml_resource_usage").create_sql())
+    wh.con.execute(table("cost_allocation").create_sql())
     wh.run(october, t("2026-11-01T06:00:00Z"), [finding("b", "ws-a", "ci-b", t("2026-11-01T06:00:00Z"), october)])
     wh.run(NOVEMBER, t("2026-12-01T06:00:00Z"), [])
     con = wh.con

@@ -43,7 +43,7 @@ def apply_history(current: pl.DataFrame, history: pl.DataFrame, billing_month: d
     """Merge the month's evaluation (judged at `captured_at`) with the earlier captures' findings.
 
     `history` holds the published rows with a `judged_at` column
-    (sql/findings/finding_history.sql); `failed` is `inventory.history.failed_workspaces` of the
+    (sql/intermediate/finding_history.sql); `failed` is `inventory.history.failed_workspaces` of the
     capture (see the module docstring)."""
     if history.height == 0:
         return current
