@@ -33,8 +33,9 @@ resource_costs AS (
         CASE aml_kind
             WHEN 'compute' THEN workspace_id || '/computes/' || lower(aml_name)
             WHEN 'endpoint'
-                THEN workspace_id || '/onlineendpoints/'
-                || replace(lower(aml_name), '/', '/deployments/')
+                THEN
+                    workspace_id || '/onlineendpoints/'
+                    || replace(lower(aml_name), '/', '/deployments/')
         END AS resource_id,
         sum(effective_cost) AS cost
     FROM aml_resource_usage
