@@ -16,7 +16,8 @@ import polars as pl
 
 from dagster_project.attribution.resolve import Resolver, normalize_tags
 from dagster_project.config import FinopsConfig, glob_to_regex
-from dagster_project.findings.rules import FINDINGS_SCHEMA, ArmId, FindingInputs, finding_id, q
+from dagster_project.findings.commands import q, workspace_args
+from dagster_project.findings.model import FINDINGS_SCHEMA, FindingInputs, finding_id
 
 GOVERNANCE_RULES: dict[str, tuple[str, str]] = {
     "governance_required_tags": ("governance", "Resource lacks a tag the approved design requires"),
@@ -99,7 +100,6 @@ def governance_findings(config: FinopsConfig, resolver: Resolver, inputs: Findin
         resource = _Resource("compute", c["compute_id_original"], c["compute_name"], c["workspace_id"], c["tags"],
                              c["created_by"])
         workspace = ws_names.get(c["workspace_id"] or "", "")
-        arm = ArmId.parse(c["compute_id_original"])
         pattern = next((p for p in g.allowed_vm_sizes if glob_to_regex(p).match(workspace or "")), None)
         if pattern is not None and c["vm_size"]:
             allowed = g.allowed_vm_sizes[pattern]
@@ -112,7 +112,7 @@ def governance_findings(config: FinopsConfig, resolver: Resolver, inputs: Findin
             add("governance_min_nodes", resource, {
                 "rule": "governance.max_min_nodes", "min_nodes": c["min_nodes"], "max_min_nodes": g.max_min_nodes},
                 f"Lower the cluster's minimum nodes to {g.max_min_nodes}.",
-                f"az ml compute update --name {q(c['compute_name'])} {arm.ml_args()} --min-instances {g.max_min_nodes}")
+                f"az ml compute update --name {q(c['compute_name'])} {workspace_args(c['compute_id_original'])} --min-instances {g.max_min_nodes}")
         if (g.idle_shutdown_required and c["compute_type"] == "ComputeInstance"
                 and not c["idle_shutdown"] and not c["stop_schedule_enabled"]):
             add("governance_idle_shutdown", resource, {

@@ -26,7 +26,8 @@ from datetime import date, datetime
 
 import polars as pl
 
-from dagster_project.findings.rules import FINDINGS_SCHEMA, ArmId
+from dagster_project.azure_ids import ArmId
+from dagster_project.findings.model import FINDINGS_SCHEMA
 from dagster_project.inventory.history import failure_of, utc_text
 
 _TIMES = ("first_seen", "last_seen", "judged_at")
