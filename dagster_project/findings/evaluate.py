@@ -52,7 +52,9 @@ def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsCo
         billing_month=month,
         captured_at=chosen.selection.captured_at,
         currency=main_currency(allocation),
-        **frames,  # workspaces, computes, asset_versions, endpoints, deployments, jobs
+        # workspaces, computes, asset_versions, endpoints, deployments, jobs (not the tag-level tables)
+        **{name: frames[name] for name in ("workspaces", "computes", "asset_versions", "endpoints", "deployments",
+                                           "jobs")},
         resource_usage=usage,
         allocation=allocation,
     )
