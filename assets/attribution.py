@@ -29,7 +29,8 @@ from dagster_project.attribution.allocate import (
     tag_coverage,
 )
 from dagster_project.catalog import ATTRIBUTION_INVENTORY_DEPS
-from dagster_project.resources import FinopsConfigResource, WarehouseResource
+from dagster_project.inventory.history import month_inventory, store_root
+from dagster_project.resources import FinopsConfigResource, InventoryResource, WarehouseResource
 
 
 @multi_asset(
@@ -61,7 +62,7 @@ from dagster_project.resources import FinopsConfigResource, WarehouseResource
     ],
 )
 def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource,
-                    finops_config: FinopsConfigResource):
+                    finops_config: FinopsConfigResource, inventory: InventoryResource):
     """Every cost line item of the month allocated to a project, owner and cost center.
 
     Row tags first; then, for Azure ML rows billed on the workspace, the endpoint or compute that
@@ -75,7 +76,9 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
     config = finops_config.load()
     wh = warehouse.get()
     with wh.connect() as con:
-        staged = stage_month_allocation(con, month, config, inventory_index(con, month))
+        # Computes are matched against the capture that judges the month (inventory.history).
+        frames = month_inventory(con, month, store_root(inventory, warehouse.out_dir)).frames
+        staged = stage_month_allocation(con, month, config, inventory_index(con, month, frames=frames))
         counts = wh.stage_month(con, month, {"cost_allocation": "month_allocation",
                                              "aml_resource_usage": "month_usage",
                                              "job_costs": "month_job_costs",

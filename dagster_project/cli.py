@@ -5,6 +5,7 @@
     aml-finops run       [--exports PATH|URL | --cost-details SCOPE] [--inventory PATH] [--month YYYY-MM]
                          [--config FILE] [--out DIR]
     aml-finops snapshot  --subscription S [--resource-group RG] [--workspace W] --out DIR
+    aml-finops diff      SNAPSHOT_A SNAPSHOT_B [--format table|json|csv] [--config FILE]
 
 Errors a user can fix (a missing folder, a bad month, an invalid `finops.yaml`, a failed check)
 end in one line on stderr and exit status 2 (usage) or 1 (the run failed), never a traceback.
@@ -126,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     from dagster_project.inventory.cli_snapshot import add_snapshot_parser
 
     add_snapshot_parser(sub)
+    from dagster_project.inventory.cli_diff import add_diff_parser
+
+    add_diff_parser(sub)
     return parser
 
 
@@ -355,7 +359,13 @@ def _error(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-COMMANDS = {"demo": cmd_demo, "demo-data": cmd_demo_data, "run": cmd_run, "snapshot": cmd_snapshot}
+def cmd_diff(args) -> int:
+    from dagster_project.inventory.cli_diff import cmd_diff as diff
+
+    return diff(args)
+
+
+COMMANDS = {"demo": cmd_demo, "demo-data": cmd_demo_data, "run": cmd_run, "snapshot": cmd_snapshot, "diff": cmd_diff}
 
 
 def _one_line(exc: BaseException) -> str:

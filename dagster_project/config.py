@@ -233,6 +233,49 @@ class Exports(_Strict):
         return [n.strip() for n in names]
 
 
+GovernedKind = Literal["workspace", "compute", "endpoint", "deployment", "asset_version"]
+
+
+class Governance(_Strict):
+    """The approved design (docs/findings.md, "Governance"): what the estate must look like.
+    Every key is optional; a rule whose key is absent is not checked."""
+
+    # Resource kind → tag keys every resource of that kind must carry (compared like tag keys).
+    required_tags: dict[GovernedKind, list[str]] = Field(default_factory=dict)
+    # Workspace name (a glob, case-insensitive) → VM sizes its computes may use. The first
+    # matching pattern decides; a workspace no pattern matches is not checked.
+    allowed_vm_sizes: dict[str, list[str]] = Field(default_factory=dict)
+    # A cluster's minimum node count may not exceed this.
+    max_min_nodes: int | None = Field(None, ge=0)
+    # Compute instances must have an idle shutdown or an enabled stop schedule.
+    idle_shutdown_required: bool = False
+    # Whether workspaces and online endpoints may accept public network traffic.
+    public_network_access: Literal["allowed", "disabled"] | None = None
+
+    @field_validator("required_tags")
+    @classmethod
+    def _tag_keys(cls, required: dict[str, list[str]]) -> dict[str, list[str]]:
+        out = {}
+        for kind, keys in required.items():
+            cleaned = [normalize_tag_key(k) for k in keys]
+            if not cleaned or any(not k for k in cleaned):
+                raise ValueError(f"{kind}: must be a non-empty list of non-empty tag keys")
+            out[kind] = cleaned
+        return out
+
+    @field_validator("allowed_vm_sizes")
+    @classmethod
+    def _sizes(cls, allowed: dict[str, list[str]]) -> dict[str, list[str]]:
+        out = {}
+        for pattern, sizes in allowed.items():
+            if not pattern.strip():
+                raise ValueError("a workspace pattern must not be empty")
+            if not sizes or any(not str(size).strip() for size in sizes):
+                raise ValueError(f"{pattern}: must be a non-empty list of VM sizes")
+            out[pattern.strip()] = [str(size).strip() for size in sizes]
+        return out
+
+
 class Sources(_Strict):
     exports: ExportsSource | None = None
     inventory: str | None = None  # the inventory snapshot folder
@@ -251,6 +294,7 @@ class FinopsConfig(_Strict):
     budgets: Budgets = Field(default_factory=Budgets)
     anomalies: Anomalies = Field(default_factory=Anomalies)
     alerts: Alerts = Field(default_factory=Alerts)
+    governance: Governance = Field(default_factory=Governance)
 
 
 def _key_path(loc: tuple) -> str:

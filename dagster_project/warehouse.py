@@ -201,6 +201,8 @@ def view_sql(view: str) -> str:
     from dagster_project.attribution.methods import EXPLICIT_NONE
 
     dimension = VIEWS[view]
+    if dimension is None:
+        return load_sql(f"schema/{_identifier(view)}")
     none = "'" + EXPLICIT_NONE[dimension].replace("'", "''") + "'"
     return (load_sql("schema/spend_by_dimension").replace("{{view}}", _identifier(view))
             .replace("{{dimension}}", _identifier(dimension)).replace("{{none}}", none))

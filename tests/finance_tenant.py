@@ -139,7 +139,8 @@ def build_tenant(path: Path, projects: int = 500, seed: int = 20261001) -> Tenan
             rows.append((month, "USD", f"{ws}/storage/st{line}", ws, "dependency", f"st{line}", "(unallocated)",
                          None, None, "unallocated", "no project tag, inherited tag or rule", cost, cost))
     with duckdb.connect(str(path)) as con:
-        for name in ("cost_allocation", "project_spend_monthly", "findings"):
+        # aml_resource_usage: the realized_savings view reads it.
+        for name in ("cost_allocation", "project_spend_monthly", "findings", "aml_resource_usage"):
             con.execute(table(name).create_sql())
         for view in VIEWS:
             con.execute(view_sql(view))

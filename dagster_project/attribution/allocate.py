@@ -50,7 +50,8 @@ def inventory_index(con: duckdb.DuckDBPyConnection, month: date | None = None,
             frames[name] = read_inventory_table(con, name)
     # Resource group and subscription tags arrived after the first snapshot format; older
     # snapshots simply have no such level.
-    optional = {name: read_inventory_table(con, name) if _table_exists(con, name) else None
+    optional = {name: frames[name] if name in frames else read_inventory_table(con, name)
+                if _table_exists(con, name) else None
                 for name in OPTIONAL_INVENTORY_FOR_ATTRIBUTION}
     hours = None
     if month is not None and _table_exists(con, "inventory_jobs"):

@@ -24,8 +24,9 @@ TABLES: dict[str, Table] = {t.name: t for t in load_tables()}
 MONTHLY_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.kind == "monthly")
 INVENTORY_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.kind == "snapshot")
 # Derived in DuckDB only (no Parquet mirror): view → the cost_allocation column it rolls spend up by
-# (sql/schema/spend_by_dimension.sql).
-VIEWS: dict[str, str] = {"owner_spend_monthly": "owner", "cost_center_spend_monthly": "cost_center"}
+# (sql/schema/spend_by_dimension.sql), or None for a view with its own body (sql/schema/<view>.sql).
+VIEWS: dict[str, str | None] = {"owner_spend_monthly": "owner", "cost_center_spend_monthly": "cost_center",
+                                "realized_savings": None}
 # Inventory attribution cannot run without / reads when present / reads running hours from.
 INVENTORY_FOR_ATTRIBUTION: tuple[str, ...] = tuple(
     n for n in INVENTORY_TABLES if TABLES[n].attribution == "required")

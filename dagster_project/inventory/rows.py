@@ -49,6 +49,7 @@ def _workspace_row(listing: WorkspaceListing, captured_at: datetime) -> dict[str
         "captured_at": captured_at,
         "workspace_kind": workspace_kind(rest.kind),
         "hub_workspace_id": _lower(getattr(properties, "hub_resource_id", None)),
+        "public_network_access": enum_text(getattr(properties, "public_network_access", None)),
     }
 
 
@@ -182,6 +183,7 @@ def _endpoint_row(workspace_id: str, item: Listed, captured_at: datetime) -> dic
         "tags": _json_text(rest.tags),
         "created_on": _system_data(rest)[0],
         "captured_at": captured_at,
+        "public_network_access": enum_text(getattr(properties, "public_network_access", None)),
     }
 
 

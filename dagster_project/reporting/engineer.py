@@ -118,6 +118,21 @@ def _savings_text(totals: dict[str, Decimal]) -> str:
     return format_per_currency(totals)
 
 
+def open_for(row: dict) -> str:
+    """`12 days (first seen 2026-11-01, last seen 2026-11-13)`: how long captures have shown it."""
+    first, last = row.get("first_seen"), row.get("last_seen")
+    if first is None or last is None:
+        return "unknown"
+    days = max(0, (last - first).days)
+    return f"{days} day{'s' if days != 1 else ''} (first seen {first:%Y-%m-%d}, last seen {last:%Y-%m-%d})"
+
+
+def _captures(frame: pl.DataFrame) -> str:
+    found = sorted({str(dict(_evidence_items(text)).get("snapshot_captured_at", "")) for text in frame["evidence"]}
+                   - {""}) if frame.height else []
+    return ", ".join(found) or "unknown"
+
+
 def render_markdown(owner: str, month: date, frame: pl.DataFrame) -> str:
     totals = counted_savings_per_currency(frame)
     lines = [f"# Cleanup findings — {md_text(owner)} — {month:%Y-%m}", "",
@@ -126,13 +141,16 @@ def render_markdown(owner: str, month: date, frame: pl.DataFrame) -> str:
              "largest estimate). Largest savings first.", "",
              "The commands are printed, never run by aml-finops. Review each one before you run it; "
              "`cleanup.sh` beside this file holds them all, commented out.", "",
+             f"Judged against the inventory captured {md_text(_captures(frame))}; breaches of the approved design "
+             "(`governance_*` rules) are listed with the rest, with no savings.", "",
              *engineer_alert_lines(frame),
-             "| # | rule | resource | workspace | project | severity | savings |",
-             "|---:|---|---|---|---|---|---:|"]
+             "| # | rule | resource | workspace | project | severity | savings | open for |",
+             "|---:|---|---|---|---|---|---:|---:|"]
     for rank, row in enumerate(frame.iter_rows(named=True), start=1):
+        days = open_for(row).split(" (")[0]
         lines.append(f"| {rank} | {md_text(row['rule_id'])} | {md_text(row['resource_name'])} | "
                      f"{md_text(row['workspace'])} | {md_text(row['project'])} | {md_text(row['severity'])} | "
-                     f"{format_money(row['savings'])} {md_text(row['currency'])} |")
+                     f"{format_money(row['savings'])} {md_text(row['currency'])} | {md_text(days)} |")
     for rank, row in enumerate(frame.iter_rows(named=True), start=1):
         lines += ["", f"## {rank}. {md_text(row['resource_name'])} — {md_text(row['rule_id'])}", "",
                   f"{md_text(row['action'])}", "",
@@ -141,6 +159,7 @@ def render_markdown(owner: str, month: date, frame: pl.DataFrame) -> str:
                   f"- **Workspace:** {md_text(row['workspace'])} · **Project:** {md_text(row['project'])}",
                   f"- **Resource id:** `{one_line(row['resource_id']).replace('`', '')}`",
                   f"- **Finding id:** `{one_line(row['finding_id']).replace('`', '')}`",
+                  f"- **Open for:** {md_text(open_for(row))}",
                   "- **Evidence:**"]
         for key, value in _evidence_items(row["evidence"]):
             lines.append(f"  - {md_text(key)}: {md_text(value)}")

@@ -29,6 +29,7 @@ from dagster_project.money import (
 )
 from dagster_project.reporting.job_showback import JobViews, read_job_views
 from dagster_project.reporting.provenance import Provenance, read_provenance
+from dagster_project.reporting.review import Review, read_review
 from dagster_project.sql import create_macros, load_sql, sql_parameters
 
 CURRENCY = "billing_currency"
@@ -76,6 +77,7 @@ class FinanceViews:
     # budgets with month to date and forecast (finance_budgets); daily anomalies (finance_anomalies)
     budgets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={CURRENCY: pl.String}))
     anomalies: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={CURRENCY: pl.String}))
+    review: Review | None = None  # changes since the last review (reporting/review.py)
 
     @property
     def currencies(self) -> list[str]:
@@ -123,6 +125,7 @@ def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: 
         budgets=view("finance_budgets") if _has_table(con, "budget_status") else pl.DataFrame(
             schema={CURRENCY: pl.String}),
         anomalies=view("finance_anomalies"),
+        review=read_review(con, month),
     )
 
 

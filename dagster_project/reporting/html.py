@@ -388,6 +388,8 @@ def _trend_months(months: list) -> str:
 
 def render_finance_html(views: FinanceViews, files: dict[str, str] | None = None) -> str:
     """The whole report page. `files` maps a link text to a path relative to the page (the pack's files)."""
+    from dagster_project.reporting.review import review_section_html
+
     currencies = views.currencies
     multi = len(currencies) > 1
     sections, charts = [], 0
@@ -418,6 +420,7 @@ def render_finance_html(views: FinanceViews, files: dict[str, str] | None = None
     return page_template().substitute(
         charts=charts, title=esc(title), error_script=web_file("report_errors.js"), css=web_file("report.css"),
         lede=_lede(views, currencies), trend_months=_trend_months(views.months), links=links, nav=nav,
-        notices="".join(notices), sections="".join(sections), provenance=_provenance(views),
+        notices="".join(notices), sections="".join(sections),
+        provenance=review_section_html(views.review) + _provenance(views),
         figures=script_json(figures), page_script=web_file("report_page.js"),
     )

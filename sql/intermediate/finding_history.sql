@@ -1,16 +1,11 @@
--- The last known state of every finding ever published in this output folder (any month), with
--- the first time it was ever seen: what a new evaluation is compared against.
-WITH ranked AS (
-    SELECT
-        *,
-        min(first_seen) OVER (PARTITION BY finding_id) AS first_seen_ever,
-        row_number() OVER (
-            PARTITION BY finding_id
-            ORDER BY last_seen DESC, billing_month DESC, status ASC
-        ) AS recency
-    FROM findings
-)
-
-SELECT * EXCLUDE (recency)
-FROM ranked
-WHERE recency = 1
+-- Every published finding (any month, the month being evaluated included), with the capture its
+-- month was judged against (`snapshot_captured_at` in the evidence; `last_seen` for rows written
+-- before it was recorded): what an evaluation is compared against
+-- (dagster_project/findings/lifecycle.py keeps the states of captures before its own).
+SELECT
+    *,
+    coalesce(
+        try_cast(json_extract_string(evidence, '$.snapshot_captured_at') AS TIMESTAMPTZ),
+        last_seen
+    ) AS judged_at
+FROM findings
