@@ -75,6 +75,12 @@ def _output_dir(path: str) -> Path:
     return p
 
 
+def _partial_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-partial-inventory", action="store_true",
+                        help="publish even when some workspaces or calls of the inventory could not be read "
+                             "(they are listed as warnings and in table inventory_failures); default: exit 1")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aml-finops",
@@ -92,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=_positive, default=3, help="billing months (default: 3)")
     demo.add_argument("--rows", type=_positive, default=None, help="scale the line items to about N in total")
     demo.add_argument("--config", default=None, help="finops.yaml (default: built-in defaults)")
+    _partial_flag(demo)
 
     data = sub.add_parser("demo-data", help="write the synthetic tenant: exports, inventory snapshot, expected.json",
                           description="Write the synthetic tenant's Cost Management exports, Azure ML inventory "
@@ -118,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="billing month YYYY-MM (repeatable; default: every month found)")
     run.add_argument("--config", default=None, help="finops.yaml (default: built-in defaults)")
     run.add_argument("--out", default="reports", help="output folder (default: reports)")
+    _partial_flag(run)
     from dagster_project.inventory.cli_snapshot import add_snapshot_parser
 
     add_snapshot_parser(sub)
@@ -250,7 +258,8 @@ def cmd_demo(args) -> int:
     def work(say):
         paths = generate_demo(out / "demo-tenant", seed=args.seed, months=args.months, rows=args.rows,
                               reuse=True, progress=say)
-        return paths, run_pipeline(paths.exports, paths.inventory, out, config=config, progress=say)
+        return paths, run_pipeline(paths.exports, paths.inventory, out, config=config, progress=say,
+                                   allow_partial_inventory=args.allow_partial_inventory)
 
     paths, summary = _run_with_progress("demo", work)
     _print_summary(summary, time.monotonic() - started, demo_root=paths.root)
@@ -299,7 +308,8 @@ def cmd_run(args) -> int:
     started = time.monotonic()
     months = sorted(set(args.month)) if args.month else None
     summary = _run_with_progress("run", lambda say: run_pipeline(
-        exports, inventory, out, months=months, config=config_path, progress=say))
+        exports, inventory, out, months=months, config=config_path, progress=say,
+        allow_partial_inventory=args.allow_partial_inventory))
     _print_summary(summary, time.monotonic() - started)
     return 0
 

@@ -70,13 +70,68 @@ class CostExportsResource(ConfigurableResource):
 
 
 class InventoryResource(ConfigurableResource):
-    """The Azure ML inventory: a recorded snapshot folder, replayed through azure-ai-ml."""
+    """The Azure ML inventory: a snapshot store of dated captures, recorded live each day through
+    azure-ai-ml (`DefaultAzureCredential`, read only) and replayed into the inventory tables; or a
+    given snapshot folder replayed as is (`snapshot_dir`: the demo, an audit's evidence).
 
-    snapshot_dir: str = "reports/demo-tenant/inventory"
+    The store is a local folder (`store_path`) or a Blob container (`account_url`, `container`,
+    `root_path`) mirrored into `cache_dir`; `retention_days` of captures are kept (never deleting
+    the newest). `scopes` (and optionally `workspaces`) say what a capture lists."""
+
+    snapshot_dir: str | None = None
+    store_path: str | None = None
+    account_url: str | None = None
+    container: str | None = None
+    root_path: str = ""
+    cache_dir: str | None = None
+    retention_days: int = 400
+    scopes: list[str] = []
+    workspaces: list[str] | None = None
+    include_run_history: bool = True
+    cloud: str = "AzureCloud"
+
+    @property
+    def mode(self) -> str:
+        """`replay` (a given folder), `store` (dated captures), or `unconfigured`."""
+        if self.snapshot_dir:
+            return "replay"
+        if self.store_path or self.account_url:
+            return "store"
+        return "unconfigured"
+
+    def credential(self):
+        """The Azure credential of live captures and of a Blob store (tests override this)."""
+        from azure.identity import DefaultAzureCredential
+
+        return DefaultAzureCredential()
+
+    def transport(self):
+        """The azure-core transport of live captures: None is azure-core's default (tests override
+        this to talk to a local server)."""
+        return None
+
+    def store_client_kwargs(self) -> dict:
+        """Extra `ContainerClient` arguments of a Blob store (tests override this)."""
+        return {}
+
+    def open_store(self, out_dir: Path):
+        from dagster_project.inventory.store import BlobSnapshotStore, LocalSnapshotStore
+
+        if self.store_path:
+            return LocalSnapshotStore(Path(self.store_path))
+        if not (self.account_url and self.container):
+            raise ValueError("no snapshot store configured: set sources.snapshots in finops.yaml or "
+                             "FINOPS_SNAPSHOT_STORE (a folder or https://<account>.blob.core.windows.net/<container>)")
+        cache = Path(self.cache_dir) if self.cache_dir else Path(out_dir) / ".snapshot-cache"
+        return BlobSnapshotStore(self.account_url, self.container, cache, prefix=self.root_path,
+                                 credential=self.credential(), **self.store_client_kwargs())
 
     def load(self):
+        """Replay `snapshot_dir` (replay mode)."""
         from dagster_project.inventory.tables import load_inventory
 
+        if not self.snapshot_dir:
+            raise ValueError("no inventory snapshot folder configured")
         path = Path(self.snapshot_dir)
         if not path.is_dir():
             raise FileNotFoundError(f"inventory snapshot folder not found: {path}")

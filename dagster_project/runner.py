@@ -114,32 +114,73 @@ def one_line(text: str) -> str:
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
+def dagster_instance() -> DagsterInstance:
+    """The instance a CLI run is recorded in: `$DAGSTER_HOME`'s when it is set (so `dagster dev`
+    shows the CLI's materializations), else a throwaway one."""
+    import os
+
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        return DagsterInstance.get()
+    return DagsterInstance.ephemeral()
+
+
+def inventory_partition(inventory: Path) -> str:
+    """The capture-day partition of a snapshot folder (its `captured_at`, UTC)."""
+    from assets.inventory import inventory_day_partitions
+    from dagster_project.inventory.snapshot_paths import read_snapshot_info
+
+    try:
+        captured = read_snapshot_info(inventory).captured_at
+    except ValueError as exc:
+        raise PipelineUsageError(str(exc)) from None
+    key = captured.date().isoformat()
+    if not inventory_day_partitions.has_partition_key(key):
+        first = inventory_day_partitions.get_first_partition_key()
+        last = inventory_day_partitions.get_last_partition_key()
+        raise PipelineUsageError(f"{inventory}: captured_at {captured.isoformat()} is outside the capture days "
+                                 f"this pipeline runs ({first} to {last})")
+    return key
+
+
 def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory: Path, out_dir: Path,
                  months: list[date] | None = None, config: Path | None = None,
-                 progress: Callable[[str], None] | None = None) -> RunSummary:
+                 progress: Callable[[str], None] | None = None,
+                 allow_partial_inventory: bool = False) -> RunSummary:
     """Inventory once, then every month: ingest → attribute → spend → findings → reports.
 
     `exports` is a local export root, or `sources.exports` of finops.yaml (Blob Storage, the Cost
-    Details API). Stops at the first failure or failed blocking check.
+    Details API). Stops at the first failure or failed blocking check, and before any month when
+    the inventory has failures (a workspace or call not read) unless `allow_partial_inventory`
+    (they are then warnings of the summary and rows of `inventory_failures`).
     """
     from dagster_project.definitions import ALL_ASSETS, aml_inventory
 
     say = progress or (lambda message: None)
     exports = exports_resource(exports)
+    partition = inventory_partition(inventory)
     months, warnings = plan_months(exports, months, out_dir, config, say)
     resources = _resources(out_dir, exports, inventory, config)
     monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
-    with DagsterInstance.ephemeral() as instance:
+    with dagster_instance() as instance:
         say("inventory: replaying the Azure ML snapshot through azure-ai-ml")
         result = materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
-                             instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG)
+                             instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG,
+                             partition_key=partition, tags={"aml-finops/trigger": "cli"})
         if not result.success:
             raise PipelineFailed(f"inventory: {_failure_message(result)}")
+        incomplete = [c for c in result.get_asset_check_evaluations() if not c.passed]
+        if incomplete and not allow_partial_inventory:
+            raise PipelineFailed(f"inventory {inventory}: {incomplete[0].description}; nothing was published "
+                                 "(--allow-partial-inventory publishes it anyway, the failures listed in "
+                                 "inventory_failures)")
+        warnings += [f"inventory: {c.description}" for c in incomplete]
         for index, month in enumerate(months, start=1):
             say(f"month {month:%Y-%m} ({index}/{len(months)}): ingest, attribute, find, publish")
             result = materialize(ALL_ASSETS, selection=monthly, partition_key=month.isoformat(),
                                  resources=resources, instance=instance, raise_on_error=False,
-                                 run_config=QUIET_RUN_CONFIG)
+                                 run_config=QUIET_RUN_CONFIG, tags={"aml-finops/trigger": "cli"})
             evaluations = result.get_asset_check_evaluations()
             blocking = [c for c in evaluations if not c.passed and c.severity == AssetCheckSeverity.ERROR]
             if not result.success or blocking:
