@@ -54,6 +54,7 @@ class Fault:
     """What to answer for one snapshot file instead of its body."""
 
     status: int = 200
+    message: str = ""  # the error message of a non-200 answer
     body: bytes | None = None  # raw bytes to send (not JSON, wrong shape)
     edit: Callable[[Any], Any] | None = None  # change the parsed body (plant secrets)
 
@@ -128,7 +129,7 @@ class LoopbackAzure:
         fault = self.faults.get(relpath)
         if fault is not None and fault.status != 200:
             message = {"error": {"code": "Forbidden" if fault.status == 403 else "Error",
-                                 "message": f"planted HTTP {fault.status}"}}
+                                 "message": fault.message or f"planted HTTP {fault.status}"}}
             self._send(handler, fault.status, json.dumps(message).encode())
             return
         if fault is not None and fault.body is not None:

@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 import duckdb
-import polars as pl
 import pytest
 from dagster import AssetKey, materialize
 from hypothesis import given, settings
@@ -32,7 +31,11 @@ from dagster_project.demo.generate import DEFAULT_END_MONTH
 from dagster_project.demo.snapshot import write_snapshot
 from dagster_project.demo.tenant import Tenant, build_tenant
 from dagster_project.inventory.record import record_snapshot
-from dagster_project.inventory.snapshot_paths import SnapshotInfo, read_snapshot_info, snapshot_relpath
+from dagster_project.inventory.snapshot_paths import (
+    SnapshotInfo,
+    read_snapshot_info,
+    snapshot_relpath,
+)
 from dagster_project.inventory.store import (
     Capture,
     LocalSnapshotStore,
@@ -242,7 +245,7 @@ def _published(out: Path, table: str) -> int:
     with duckdb.connect(str(out / "finops.duckdb"), read_only=True) as con:
         present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")
                    .fetchall()}
-        return con.execute(f"SELECT count(*) FROM main.{table}").fetchall()[0][0] if table in present else 0
+        return con.execute(f"SELECT count(*) FROM main.{table}").fetchall()[0][0] if table in present else 0  # noqa: S608 (a fixed name)
 
 
 def test_allow_partial_inventory_publishes_and_lists_the_failures(
