@@ -110,9 +110,9 @@ class InventoryResource(ConfigurableResource):
         this to talk to a local server)."""
         return None
 
-    def store_client_kwargs(self) -> dict:
-        """Extra `ContainerClient` arguments of a Blob store (tests override this)."""
-        return {}
+    def store_credential(self):
+        """The credential of a Blob store: the capture's own by default (tests override this)."""
+        return self.credential()
 
     def open_store(self, out_dir: Path):
         from dagster_project.inventory.store import BlobSnapshotStore, LocalSnapshotStore
@@ -124,7 +124,7 @@ class InventoryResource(ConfigurableResource):
                              "FINOPS_SNAPSHOT_STORE (a folder or https://<account>.blob.core.windows.net/<container>)")
         cache = Path(self.cache_dir) if self.cache_dir else Path(out_dir) / ".snapshot-cache"
         return BlobSnapshotStore(self.account_url, self.container, cache, prefix=self.root_path,
-                                 credential=self.credential(), **self.store_client_kwargs())
+                                 credential=self.store_credential())
 
     def load(self):
         """Replay `snapshot_dir` (replay mode)."""
