@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 from dagster import materialize
 from loopback_azure import LoopbackAzure
-from test_blob_azurite import ACCOUNT_NAME, CREDENTIAL, READY_TIMEOUT, _answers, _unavailable, azurite_process  # noqa: F401
+from test_blob_azurite import (  # noqa: F401
+    ACCOUNT_NAME,
+    CREDENTIAL,
+    READY_TIMEOUT,
+    _answers,
+    _unavailable,
+    azurite_process,
+)
 from test_inventory_capture import (  # noqa: F401 (fixtures)
     LoopbackInventory,
     _plant_capture,
@@ -30,7 +37,12 @@ from test_inventory_capture import (  # noqa: F401 (fixtures)
 )
 
 from assets.inventory import aml_inventory
-from dagster_project.inventory.store import BlobSnapshotStore, apply_retention, capture_name, list_captures
+from dagster_project.inventory.store import (
+    BlobSnapshotStore,
+    apply_retention,
+    capture_name,
+    list_captures,
+)
 from dagster_project.inventory.tables import load_inventory
 from dagster_project.resources import WarehouseResource
 
