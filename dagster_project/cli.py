@@ -3,7 +3,7 @@
     aml-finops demo      [--out DIR] [--seed S] [--months N] [--rows N] [--config FILE]
     aml-finops demo-data --out DIR [--months N] [--rows N] [--seed S] [--schema focus-1.2|ea-amortized]
     aml-finops run       [--exports PATH|URL | --cost-details SCOPE] [--inventory PATH] [--month YYYY-MM]
-                         [--config FILE] [--out DIR]
+                         [--config FILE] [--out DIR] [--allow-partial-inventory]
     aml-finops snapshot  --subscription S [--resource-group RG] [--workspace W] --out DIR
 
 Errors a user can fix (a missing folder, a bad month, an invalid `finops.yaml`, a failed check)

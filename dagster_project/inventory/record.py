@@ -13,27 +13,39 @@ body is kept under the file `snapshot_relpath` assigns to the request (DESIGN §
 * **the first body wins** for a file requested again with a different answer (the host is not
   part of a path, so two regions' discovery documents share ``discovery.json``; see
   docs/inventory.md), while a list requested again from its first page starts over;
-* **only reads**: ``GET``, and ``POST`` list actions (last path segment ``list...``); anything else
-  is refused with `ValueError` before it reaches Azure: the tool never changes a resource;
+* **only reads**: ``GET``, and the ``POST`` read actions of `ALLOWED_POST_ACTIONS` (``listNodes``);
+  every other method or action (``listKeys``, ``listSecrets``, ``regenerate...``, ``start``) is
+  refused with `ValueError` before it reaches Azure: the tool never changes a resource nor reads
+  a key;
+* a body that is not JSON or not the shape its path implies (`shapes.shape_problem`: a list
+  without ``value``) is not kept and is reported, so the replay fails that call loudly;
 * non-200 answers (a 429 being retried, a 404) pass through unrecorded.
 
 **Redaction.** Only response *bodies* are ever written (never a request, a header, a token or a
 credential), and each body is scrubbed before it is kept (`redact`):
 
-* a field whose name, compared case-insensitively, *contains* one of `SECRET_NAME_PARTS`
-  (``password``, ``secret``, ``token``, ``connectionstring``, ``credential``, ``signature``,
-  ``sastoken``, ``sasuri``, ``sasurl``, ``apikey``, ``accountkey``, ``sharedaccesskey``,
-  ``privatekey``, ``cookie``), *is* ``authorization`` / ``auth`` / ``bearer``, or *ends* with
-  ``key`` / ``keys`` (``primaryKey``, ``secondaryKeys``, ``sshPublicKey``); names are compared
-  without ``_`` and ``-``. Every string inside such a field becomes
-  ``"REDACTED"`` (numbers, booleans and the JSON structure stay, so the SDK still deserializes
-  it). ``keyVault`` or ``storageAccount`` ids do not match and are kept;
-* in every string value anywhere: the value of the URL query parameters `SECRET_QUERY_PARAMS`
-  (``sig``, ``signature``, ``access_token``, ``token``, ``code``: SAS signatures, function keys),
-  ``Bearer <token>``, JWTs (``eyJ...``), and ``AccountKey=`` / ``SharedAccessKey=`` /
-  ``SharedAccessSignature=`` / ``Password=`` / ``Pwd=`` in connection strings;
+* a field whose name, compared case-insensitively without ``_``, ``-``, ``.`` and spaces,
+  *contains* one of `SECRET_NAME_PARTS` (``password``, ``passwd``, ``pwd``, ``secret``, ``token``,
+  ``connectionstring``, ``connstr``, ``credential``, ``signature``, ``sastoken``, ``sasuri``,
+  ``sasurl``, ``apikey``, ``accountkey``, ``sharedaccesskey``, ``privatekey``, ``cookie``), *is*
+  one of `SECRET_NAMES` (``authorization``, ``auth``, ``bearer``, ``pass``, ``sig``), *ends* with
+  ``key`` / ``keys`` / ``pass`` (``primaryKey``, ``secondaryKeys``, ``DB_PASS``), or is a bag of
+  user settings (`VALUE_BAG_NAMES`: a job's ``environmentVariables``, whatever the variables are
+  called); and the ``value`` of a ``{"name": <secret name>, "value": ...}`` pair. Every string
+  inside becomes ``"REDACTED"`` (numbers, booleans and the JSON structure stay, so the SDK still
+  deserializes it). ``keyVault`` or ``storageAccount`` ids do not match and are kept;
+* in every string value (and key) anywhere: the value of the URL query parameters
+  `SECRET_QUERY_PARAMS` (``sig``, ``signature``, ``access_token``, ``token``, ``code``: SAS
+  signatures, function keys) in any encoding — plain after ``?``, ``&``, ``;`` or at the start of
+  the string, HTML-escaped (``&amp;sig=``), percent-encoded once (``%26sig%3D``) or twice
+  (``%2526sig%253D``); ``Bearer <token>`` and ``Basic <credentials>`` (also ``Bearer%20…``; a
+  plain word after ``Basic``, as in "Basic tier", is kept); JWTs (``eyJ...``); and
+  ``AccountKey=`` / ``SharedAccessKey=`` / ``SharedAccessSignature=`` / ``Password=`` / ``Pwd=`` /
+  ``Passwd=`` in connection strings;
 * a request whose own URL carries one of `SECRET_QUERY_PARAMS` is not recorded at all (the query
-  would become part of the file name); it is reported instead.
+  would become part of the file name); it is reported instead;
+* the failures kept in ``snapshot.json`` (an HTTP error's message may echo a URL) are scrubbed
+  the same way.
 
 Tag *names* are user data and follow the same rule: a tag called ``api-key`` has its value
 redacted.
