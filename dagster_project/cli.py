@@ -291,6 +291,20 @@ def _exports_from_args(args, config):
                      "or sources.exports in --config")
 
 
+def _newest_capture(snapshots, out: Path) -> Path:
+    """The newest capture of the snapshot store in `sources.snapshots` (a Blob store synced first)."""
+    from dagster_project.inventory.store import SnapshotStoreError, newest_capture, open_store
+
+    store = open_store(path=snapshots.path, account_url=snapshots.account_url, container=snapshots.container,
+                       root_path=snapshots.root_path, cache_dir=snapshots.cache_dir, out_dir=out)
+    try:
+        return newest_capture(store).path
+    except SnapshotStoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+
+
 def cmd_run(args) -> int:
     from dagster_project.config import load_config
     from dagster_project.runner import run_pipeline
@@ -302,9 +316,13 @@ def cmd_run(args) -> int:
     out = _output_dir(args.out)
     exports = _exports_from_args(args, config)
     inventory_dir = args.inventory or config.sources.inventory
-    if not inventory_dir:
-        raise UsageError("say where the inventory snapshot is: --inventory DIR or sources.inventory in --config")
-    inventory = _existing_dir(inventory_dir, "inventory snapshot")
+    if inventory_dir:
+        inventory = _existing_dir(inventory_dir, "inventory snapshot")
+    elif config.sources.snapshots is not None:
+        inventory = _newest_capture(config.sources.snapshots, out)
+    else:
+        raise UsageError("say where the inventory snapshot is: --inventory DIR, or sources.inventory or "
+                         "sources.snapshots in --config")
     started = time.monotonic()
     months = sorted(set(args.month)) if args.month else None
     summary = _run_with_progress("run", lambda say: run_pipeline(

@@ -115,16 +115,11 @@ class InventoryResource(ConfigurableResource):
         return self.credential()
 
     def open_store(self, out_dir: Path):
-        from dagster_project.inventory.store import BlobSnapshotStore, LocalSnapshotStore
+        from dagster_project.inventory.store import open_store
 
-        if self.store_path:
-            return LocalSnapshotStore(Path(self.store_path))
-        if not (self.account_url and self.container):
-            raise ValueError("no snapshot store configured: set sources.snapshots in finops.yaml or "
-                             "FINOPS_SNAPSHOT_STORE (a folder or https://<account>.blob.core.windows.net/<container>)")
-        cache = Path(self.cache_dir) if self.cache_dir else Path(out_dir) / ".snapshot-cache"
-        return BlobSnapshotStore(self.account_url, self.container, cache, prefix=self.root_path,
-                                 credential=self.store_credential())
+        return open_store(path=self.store_path, account_url=self.account_url, container=self.container,
+                          root_path=self.root_path, cache_dir=self.cache_dir, out_dir=out_dir,
+                          credential=None if self.store_path else self.store_credential())
 
     def load(self):
         """Replay `snapshot_dir` (replay mode)."""

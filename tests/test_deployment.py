@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -253,3 +253,29 @@ def test_snapshot_info_failures_round_trip(tmp_path: Path) -> None:
                                                         "failures": [{"scope": 1}]}))
     with pytest.raises(ValueError, match="failures must be a list"):
         read_snapshot_info(tmp_path)
+
+
+def test_the_cli_replays_the_newest_capture_of_the_configured_store(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    from dagster_project.cli import _newest_capture, main
+    from dagster_project.config import SnapshotsSource
+    from dagster_project.demo.snapshot import write_snapshot
+    from dagster_project.demo.tenant import build_tenant
+
+    store = tmp_path / "store"
+    store.mkdir()
+    config = tmp_path / "finops.yaml"
+    config.write_text(yaml.safe_dump({"sources": {"exports": {"kind": "local", "path": str(tmp_path)},
+                                                  "snapshots": {"kind": "local", "path": str(store)}}}))
+    assert main(["run", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
+    assert f"no capture in the snapshot store {store}" in capsys.readouterr().err
+    source = tmp_path / "snapshot"
+    write_snapshot(build_tenant(seed=42), source)
+    info = read_snapshot_info(source)
+    for days in (8, 1, 15):
+        name = (info.captured_at - timedelta(days=days)).strftime("%Y-%m-%dT%H%M%SZ")
+        shutil.copytree(source, store / name)
+        when = info.captured_at - timedelta(days=days)
+        (store / name / "snapshot.json").write_text(json.dumps(SnapshotInfo(when, info.scopes).to_json()))
+    newest = _newest_capture(SnapshotsSource(kind="local", path=str(store)), tmp_path / "out")
+    assert newest.name == (info.captured_at - timedelta(days=1)).strftime("%Y-%m-%dT%H%M%SZ")

@@ -285,3 +285,29 @@ def capture_for_day(store: SnapshotStore, day: date, today: date, record: Any,
         raise SnapshotStoreError(f"no capture of {day} in the snapshot store {store.describe()} ({span}); "
                                  "a past day cannot be recorded after the fact")
     return stored[-1], False, []
+
+
+def open_store(*, path: str | None = None, account_url: str | None = None, container: str | None = None,
+               root_path: str = "", cache_dir: str | None = None, out_dir: Path | str = "reports",
+               credential: Any = None) -> SnapshotStore:
+    """The store a configuration names: a folder (`path`), else a Blob container mirrored into
+    `cache_dir` (default `<out_dir>/.snapshot-cache`). `credential` is needed for Blob only."""
+    if path:
+        return LocalSnapshotStore(Path(path))
+    if not (account_url and container):
+        raise SnapshotStoreError("no snapshot store configured: set sources.snapshots in finops.yaml or "
+                                 "FINOPS_SNAPSHOT_STORE (a folder or https://<account>.blob.core.windows.net/<container>)")
+    cache = Path(cache_dir) if cache_dir else Path(out_dir) / ".snapshot-cache"
+    if credential is None:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    return BlobSnapshotStore(account_url, container, cache, prefix=root_path, credential=credential)
+
+
+def newest_capture(store: SnapshotStore) -> Capture:
+    """The newest complete capture of a store (synced first), or `SnapshotStoreError` naming the store."""
+    captures = store.sync()
+    if not captures:
+        raise SnapshotStoreError(f"no capture in the snapshot store {store.describe()}")
+    return captures[-1]
