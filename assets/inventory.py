@@ -41,12 +41,12 @@ def _capture(context: AssetExecutionContext, inventory: InventoryResource, out_d
         raise ValueError("no inventory configured: set sources.snapshots (a snapshot store to capture into) or "
                          "sources.inventory (a folder to replay) in finops.yaml, or FINOPS_SNAPSHOT_STORE / "
                          "FINOPS_INVENTORY")
-    if not inventory.scopes:
-        raise ValueError("sources.snapshots.scopes is empty: say which subscriptions, resource groups or "
-                         "workspaces a capture lists")
     store = inventory.open_store(out_dir)
     try:
         def record(target):
+            if not inventory.scopes:
+                raise ValueError("sources.snapshots.scopes is empty: say which subscriptions, resource groups "
+                                 "or workspaces a capture lists")
             context.log.info(f"recording {len(inventory.scopes)} scope(s) live into {target.describe()}")
             capture, _ = capture_inventory(
                 target, inventory.credential(), inventory.scopes, workspace_names=inventory.workspaces,

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the shared fixtures imported from test_inventory_record are parameters here)
 """Live, dated inventory evidence: record over real HTTP into the snapshot store, replay the capture.
 
 The estate is served by `LoopbackAzure` (tests/loopback_azure.py), an HTTP server on 127.0.0.1
@@ -24,12 +25,12 @@ from dagster import AssetKey, materialize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from loopback_azure import Fault, LoopbackAzure, LoopbackCredential, RetargetTransport
+from test_inventory_record import _scopes, demo_dir, demo_inventory, tenant  # noqa: F401 (shared fixtures)
 
 from assets.inventory import aml_inventory
 from dagster_project.cli import main
 from dagster_project.demo.generate import DEFAULT_END_MONTH
-from dagster_project.demo.snapshot import write_snapshot
-from dagster_project.demo.tenant import Tenant, build_tenant
+from dagster_project.demo.tenant import Tenant
 from dagster_project.inventory.record import record_snapshot
 from dagster_project.inventory.snapshot_paths import (
     SnapshotInfo,
@@ -61,27 +62,6 @@ class LoopbackInventory(InventoryResource):
 
     def transport(self):
         return RetargetTransport(self.port)
-
-
-@pytest.fixture(scope="module")
-def tenant() -> Tenant:
-    return build_tenant(seed=42)
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tenant: Tenant, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo-snapshot")
-    write_snapshot(tenant, out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def demo_inventory(demo_dir: Path) -> Inventory:
-    return load_inventory(demo_dir)
-
-
-def _scopes(snapshot: Path) -> list[str]:
-    return read_snapshot_info(snapshot).scopes
 
 
 def _same_tables(left: Inventory, right: Inventory) -> None:

@@ -164,7 +164,7 @@ def scrub_text(text: str) -> str:
     connection-string keys from one string."""
     if not text:
         return text
-    if "=" in text or "%3" in text.upper() or "%25" in text:
+    if "=" in text or "%3" in text or "%25" in text:
         text = _QUERY_SECRET.sub(_query_secret, text)
         text = _CONNECTION_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
     lowered = text.lower()
