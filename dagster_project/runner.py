@@ -159,8 +159,8 @@ def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory:
 
     say = progress or (lambda message: None)
     exports = exports_resource(exports)
-    partition = inventory_partition(inventory)
     months, warnings = plan_months(exports, months, out_dir, config, say)
+    partition = inventory_partition(inventory)
     resources = _resources(out_dir, exports, inventory, config)
     monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
     with dagster_instance() as instance:

@@ -1,5 +1,6 @@
 """The deployable code location: configuration from finops.yaml and FINOPS_* variables, `dagster
-definitions validate`, `make dev` on a fresh copy of the repository, the sample dagster.yaml.
+definitions validate`, `make dev` on a fresh copy of the repository, the sample deploy/dagster.yaml (`dagster
+definitions validate` is tests/test_cli.py's).
 
 The materialization test points a finops.yaml at folders that are not the demo's (exports in a
 "landing" folder, a snapshot store of dated captures in an "evidence" folder, the outputs
@@ -31,7 +32,6 @@ from dagster_project.config import ConfigError
 from dagster_project.inventory.snapshot_paths import SnapshotInfo, read_snapshot_info
 
 REPO = Path(__file__).resolve().parents[1]
-DAGSTER = Path(sys.executable).with_name("dagster")
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -148,20 +148,10 @@ def test_a_past_day_without_a_capture_fails_naming_the_day(tmp_path: Path, monke
 
 
 # ------------------------------------------------------------------ dagster, make dev ----------
-def test_dagster_definitions_validate(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    done = subprocess.run([str(DAGSTER), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO,
-                          env=_clean_env(DAGSTER_HOME=str(home)), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "Validation successful for code location aml_finops" in done.stdout + done.stderr
-
-
 def test_the_sample_dagster_yaml_is_a_valid_instance_configuration(tmp_path: Path) -> None:
     from dagster._core.instance.config import dagster_instance_config
 
-    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copy(REPO / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
     env = {name: "x" for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB")}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
@@ -169,7 +159,7 @@ def test_the_sample_dagster_yaml_is_a_valid_instance_configuration(tmp_path: Pat
         config, _ = dagster_instance_config(str(tmp_path))
     assert config["telemetry"] == {"enabled": False}
     assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 1  # one DuckDB writer
-    assert "password" not in json.dumps(yaml.safe_load((REPO / "dagster.yaml").read_text())["storage"]).replace(
+    assert "password" not in json.dumps(yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())["storage"]).replace(
         '"password": {"env": "DAGSTER_PG_PASSWORD"}', "")
 
 
