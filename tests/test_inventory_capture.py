@@ -66,7 +66,7 @@ class LoopbackInventory(InventoryResource):
 
 def _same_tables(left: Inventory, right: Inventory) -> None:
     for name, frame in left.tables().items():
-        assert frame.height > 0, name
+        assert frame.height > 0 or name == "inventory_failures", name  # a complete capture has none
         assert frame.drop("captured_at").equals(right.tables()[name].drop("captured_at")), name
 
 
