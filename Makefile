@@ -34,8 +34,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check dagster_project assets tests scripts
 	$(BIN)/sqlfluff lint sql --processes 1
 
+# The Dagster UI on http://$(HOST):$(PORT). DAGSTER_HOME (default .dagster_home) is created with a
+# dagster.yaml that turns telemetry off; an existing one is kept. `make dev STAMP=` skips the
+# install step (an already installed VENV). Configuration: docs/deployment.md (FINOPS_CONFIG, ...).
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+HOST ?= 127.0.0.1
+PORT ?= 3000
 dev: $(STAMP)
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml
+	@mkdir -p "$(DAGSTER_HOME)"
+	@test -f "$(DAGSTER_HOME)/dagster.yaml" || printf 'telemetry:\n  enabled: false\n' > "$(DAGSTER_HOME)/dagster.yaml"
+	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster dev -w workspace.yaml -h "$(HOST)" -p "$(PORT)"
 
 # `make bench BENCH_ROWS="1000000" BENCH_REPEAT=2` for a quicker or steadier run.
 BENCH_ROWS ?= 1000000 10000000

@@ -1,7 +1,7 @@
 """When runs happen without anyone typing a command: month close, daily refresh, new exports."""
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from dagster import (
     DefaultScheduleStatus,
@@ -17,7 +17,7 @@ from dagster import (
 
 from assets.jobs import inventory_job, monthly_job
 from dagster_project.costs.watch import delivered_manifests, months_with_new_deliveries
-from dagster_project.resources import CostExportsResource
+from dagster_project.resources import CostExportsResource, InventoryResource
 
 
 def previous_month(moment: datetime) -> date:
@@ -48,9 +48,15 @@ def month_to_date_schedule(context: ScheduleEvaluationContext) -> RunRequest:
 
 @schedule(cron_schedule="0 5 * * *", job=inventory_job, execution_timezone="UTC",
           default_status=DefaultScheduleStatus.STOPPED)
-def inventory_daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    """Daily inventory capture at 05:00 UTC, before the cost runs of the day."""
-    return RunRequest(run_key=f"inventory-{context.scheduled_execution_time.date().isoformat()}")
+def inventory_daily_schedule(context: ScheduleEvaluationContext, inventory: InventoryResource):
+    """Daily inventory capture at 05:00 UTC, before the cost runs of the day: records the estate live
+    into a new dated folder of the snapshot store (the day's partition). Skips, saying why, when
+    only a fixed snapshot folder is configured (there is nothing to capture)."""
+    if inventory.mode != "store":
+        return SkipReason("no snapshot store configured (sources.snapshots in finops.yaml or "
+                          "FINOPS_SNAPSHOT_STORE): nothing to capture")
+    day = context.scheduled_execution_time.astimezone(UTC).date().isoformat()
+    return RunRequest(run_key=f"inventory-{day}", partition_key=day, tags={"aml-finops/trigger": "daily-capture"})
 
 
 @sensor(job=monthly_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)

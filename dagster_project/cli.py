@@ -3,7 +3,7 @@
     aml-finops demo      [--out DIR] [--seed S] [--months N] [--rows N] [--config FILE]
     aml-finops demo-data --out DIR [--months N] [--rows N] [--seed S] [--schema focus-1.2|ea-amortized]
     aml-finops run       [--exports PATH|URL | --cost-details SCOPE] [--inventory PATH] [--month YYYY-MM]
-                         [--config FILE] [--out DIR]
+                         [--config FILE] [--out DIR] [--allow-partial-inventory]
     aml-finops snapshot  --subscription S [--resource-group RG] [--workspace W] --out DIR
     aml-finops diff      SNAPSHOT_A SNAPSHOT_B [--format table|json|csv] [--config FILE]
 
@@ -76,6 +76,12 @@ def _output_dir(path: str) -> Path:
     return p
 
 
+def _partial_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-partial-inventory", action="store_true",
+                        help="publish even when some workspaces or calls of the inventory could not be read "
+                             "(they are listed as warnings and in table inventory_failures); default: exit 1")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aml-finops",
@@ -95,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", default=None,
                       help="finops.yaml (default: the demo tenant's own, with its budgets)")
     demo.add_argument("--force", action="store_true", help="rebuild months whose inputs are unchanged")
+    _partial_flag(demo)
 
     data = sub.add_parser("demo-data", help="write the synthetic tenant: exports, inventory snapshot, expected.json",
                           description="Write the synthetic tenant's Cost Management exports, Azure ML inventory "
@@ -124,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="rebuild every month, even those whose inputs (export runs, inventory snapshot, "
                           "configuration, code version) are unchanged since they were published")
+    _partial_flag(run)
     from dagster_project.inventory.cli_snapshot import add_snapshot_parser
 
     add_snapshot_parser(sub)
@@ -294,7 +302,8 @@ def cmd_demo(args) -> int:
                               reuse=True, progress=say)
         # Without --config the tenant's own finops.yaml (its budgets) applies.
         return paths, run_pipeline(paths.exports, paths.inventory, out, config=config or paths.config,
-                                   progress=say, force=args.force)
+                                   progress=say, force=args.force,
+                                   allow_partial_inventory=args.allow_partial_inventory)
 
     paths, summary = _run_with_progress("demo", work)
     _print_summary(summary, time.monotonic() - started, demo_root=paths.root)
@@ -326,6 +335,20 @@ def _exports_from_args(args, config):
                      "or sources.exports in --config")
 
 
+def _newest_capture(snapshots, out: Path) -> Path:
+    """The newest capture of the snapshot store in `sources.snapshots` (a Blob store synced first)."""
+    from dagster_project.inventory.store import SnapshotStoreError, newest_capture, open_store
+
+    store = open_store(path=snapshots.path, account_url=snapshots.account_url, container=snapshots.container,
+                       root_path=snapshots.root_path, cache_dir=snapshots.cache_dir, out_dir=out)
+    try:
+        return newest_capture(store).path
+    except SnapshotStoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+
+
 def cmd_run(args) -> int:
     from dagster_project.config import load_config
     from dagster_project.runner import run_pipeline
@@ -337,13 +360,18 @@ def cmd_run(args) -> int:
     out = _output_dir(args.out)
     exports = _exports_from_args(args, config)
     inventory_dir = args.inventory or config.sources.inventory
-    if not inventory_dir:
-        raise UsageError("say where the inventory snapshot is: --inventory DIR or sources.inventory in --config")
-    inventory = _existing_dir(inventory_dir, "inventory snapshot")
+    if inventory_dir:
+        inventory = _existing_dir(inventory_dir, "inventory snapshot")
+    elif config.sources.snapshots is not None:
+        inventory = _newest_capture(config.sources.snapshots, out)
+    else:
+        raise UsageError("say where the inventory snapshot is: --inventory DIR, or sources.inventory or "
+                         "sources.snapshots in --config")
     started = time.monotonic()
     months = sorted(set(args.month)) if args.month else None
     summary = _run_with_progress("run", lambda say: run_pipeline(
-        exports, inventory, out, months=months, config=config_path, progress=say, force=args.force))
+        exports, inventory, out, months=months, config=config_path, progress=say, force=args.force,
+        allow_partial_inventory=args.allow_partial_inventory))
     _print_summary(summary, time.monotonic() - started)
     return 0
 

@@ -276,9 +276,47 @@ class Governance(_Strict):
         return out
 
 
+class SnapshotsSource(_Strict):
+    """The snapshot store of dated inventory captures, and what a capture lists (docs/inventory.md).
+
+    The Dagster inventory asset records `scopes` live into the store each day (with
+    `DefaultAzureCredential`), keeps `retention_days` of captures, and replays the capture."""
+
+    kind: Literal["local", "blob"] = "local"
+    path: str | None = None  # local: the store folder
+    account_url: str | None = None  # blob: https://<account>.blob.core.windows.net
+    container: str | None = None  # blob
+    root_path: str = ""  # blob: folder of the captures in the container
+    cache_dir: str | None = None  # blob: the local mirror (default <out>/.snapshot-cache)
+    retention_days: int = Field(400, ge=1)
+    # What a capture lists: subscription ids, /subscriptions/<id>[/resourceGroups/<rg>] or workspace ARM ids.
+    scopes: list[str] = Field(default_factory=list)
+    workspaces: list[str] | None = None  # only these workspace names
+    include_run_history: bool = True
+    cloud: str = "AzureCloud"
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, scopes: list[str]) -> list[str]:
+        from dagster_project.inventory.listing import parse_listing_scope
+
+        for scope in scopes:
+            parse_listing_scope(scope)  # ValueError names the scope
+        return [scope.strip() for scope in scopes]
+
+    @model_validator(mode="after")
+    def _complete(self) -> SnapshotsSource:
+        needed = {"local": ("path",), "blob": ("account_url", "container")}[self.kind]
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"kind '{self.kind}' needs {', '.join(missing)}")
+        return self
+
+
 class Sources(_Strict):
     exports: ExportsSource | None = None
-    inventory: str | None = None  # the inventory snapshot folder
+    inventory: str | None = None  # a snapshot folder to replay (demo, audits); wins over snapshots
+    snapshots: SnapshotsSource | None = None  # the store of dated captures (the daily capture)
 
 
 class FinopsConfig(_Strict):

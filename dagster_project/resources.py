@@ -70,13 +70,63 @@ class CostExportsResource(ConfigurableResource):
 
 
 class InventoryResource(ConfigurableResource):
-    """The Azure ML inventory: a recorded snapshot folder, replayed through azure-ai-ml."""
+    """The Azure ML inventory: a snapshot store of dated captures, recorded live each day through
+    azure-ai-ml (`DefaultAzureCredential`, read only) and replayed into the inventory tables; or a
+    given snapshot folder replayed as is (`snapshot_dir`: the demo, an audit's evidence).
 
-    snapshot_dir: str = "reports/demo-tenant/inventory"
+    The store is a local folder (`store_path`) or a Blob container (`account_url`, `container`,
+    `root_path`) mirrored into `cache_dir`; `retention_days` of captures are kept (never deleting
+    the newest). `scopes` (and optionally `workspaces`) say what a capture lists."""
+
+    snapshot_dir: str | None = None
+    store_path: str | None = None
+    account_url: str | None = None
+    container: str | None = None
+    root_path: str = ""
+    cache_dir: str | None = None
+    retention_days: int = 400
+    scopes: list[str] = []
+    workspaces: list[str] | None = None
+    include_run_history: bool = True
+    cloud: str = "AzureCloud"
+
+    @property
+    def mode(self) -> str:
+        """`replay` (a given folder), `store` (dated captures), or `unconfigured`."""
+        if self.snapshot_dir:
+            return "replay"
+        if self.store_path or self.account_url:
+            return "store"
+        return "unconfigured"
+
+    def credential(self):
+        """The Azure credential of live captures and of a Blob store (tests override this)."""
+        from azure.identity import DefaultAzureCredential
+
+        return DefaultAzureCredential()
+
+    def transport(self):
+        """The azure-core transport of live captures: None is azure-core's default (tests override
+        this to talk to a local server)."""
+        return None
+
+    def store_credential(self):
+        """The credential of a Blob store: the capture's own by default (tests override this)."""
+        return self.credential()
+
+    def open_store(self, out_dir: Path):
+        from dagster_project.inventory.store import open_store
+
+        return open_store(path=self.store_path, account_url=self.account_url, container=self.container,
+                          root_path=self.root_path, cache_dir=self.cache_dir, out_dir=out_dir,
+                          credential=None if self.store_path else self.store_credential())
 
     def load(self):
+        """Replay `snapshot_dir` (replay mode)."""
         from dagster_project.inventory.tables import load_inventory
 
+        if not self.snapshot_dir:
+            raise ValueError("no inventory snapshot folder configured")
         path = Path(self.snapshot_dir)
         if not path.is_dir():
             raise FileNotFoundError(f"inventory snapshot folder not found: {path}")

@@ -121,20 +121,53 @@ def one_line(text: str) -> str:
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
+def dagster_instance() -> DagsterInstance:
+    """The instance a CLI run is recorded in: `$DAGSTER_HOME`'s when it is set (so `dagster dev`
+    shows the CLI's materializations), else a throwaway one."""
+    import os
+
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        return DagsterInstance.get()
+    return DagsterInstance.ephemeral()
+
+
+def inventory_partition(inventory: Path) -> str:
+    """The capture-day partition of a snapshot folder (its `captured_at`, UTC)."""
+    from assets.inventory import inventory_day_partitions
+    from dagster_project.inventory.snapshot_paths import read_snapshot_info
+
+    try:
+        captured = read_snapshot_info(inventory).captured_at
+    except ValueError as exc:
+        raise PipelineUsageError(str(exc)) from None
+    key = captured.date().isoformat()
+    if not inventory_day_partitions.has_partition_key(key):
+        first = inventory_day_partitions.get_first_partition_key()
+        last = inventory_day_partitions.get_last_partition_key()
+        raise PipelineUsageError(f"{inventory}: captured_at {captured.isoformat()} is outside the capture days "
+                                 f"this pipeline runs ({first} to {last})")
+    return key
+
+
 def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory: Path, out_dir: Path,
                  months: list[date] | None = None, config: Path | None = None,
                  progress: Callable[[str], None] | None = None, force: bool = False,
-                 instance: DagsterInstance | None = None) -> RunSummary:
+                 instance: DagsterInstance | None = None, allow_partial_inventory: bool = False) -> RunSummary:
     """Inventory once, then every month: ingest → attribute → spend → findings → reports.
 
     `exports` is a local export root, or `sources.exports` of finops.yaml (Blob Storage, the Cost
-    Details API). Stops at the first failure or failed blocking check. A month whose inputs are
+    Details API). Stops at the first failure or failed blocking check, and before any month when
+    the inventory has failures (a workspace or call not read) unless `allow_partial_inventory`
+    (they are then warnings of the summary and rows of `inventory_failures`). A month whose inputs are
     unchanged since it was published (`dagster_project.fingerprint`) is skipped and listed in
     `RunSummary.skipped`, unless `force`.
     """
     say = progress or (lambda message: None)
     exports = exports_resource(exports)
     months, warnings = plan_months(exports, months, out_dir, config, say)
+    partition = inventory_partition(inventory)
     fingerprints, skipped, recorded = plan_skips(exports, months, inventory, out_dir, config, force)
     for month, reason in skipped:
         say(f"month {month:%Y-%m}: skipped, {reason}")
@@ -142,7 +175,7 @@ def run_pipeline(exports: Path | ExportsSource | CostExportsResource, inventory:
     if todo:
         stale = [m for m in todo if m in recorded]
         _materialize_months(exports, inventory, out_dir, config, todo, fingerprints, stale, warnings, say,
-                            instance)
+                            instance, partition, allow_partial_inventory)
     summary = summarize(out_dir, months)
     summary.warnings = warnings
     summary.skipped = skipped
@@ -195,7 +228,8 @@ def plan_skips(exports: CostExportsResource, months: list[date], inventory: Path
 def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: Path, config: Path | None,
                         months: list[date], fingerprints: dict[date, str | None], stale: list[date],
                         warnings: list[str], say: Callable[[str], None],
-                        instance: DagsterInstance | None = None) -> None:
+                        instance: DagsterInstance | None = None, partition: str | None = None,
+                        allow_partial_inventory: bool = False) -> None:
     from dagster_project import fingerprint as fp
 
     warehouse = Warehouse(out_dir)
@@ -206,7 +240,8 @@ def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: 
     resources = _resources(out_dir, exports, inventory, config)
     published: list[date] = []
     try:
-        _materialize(resources, months, warnings, published, say, instance)
+        _materialize(resources, months, warnings, published, say, instance, inventory, partition,
+                     allow_partial_inventory)
     finally:  # the months published before a failure keep their fingerprint
         recordable = [m for m in published if fingerprints.get(m) is not None]
         if recordable:
@@ -216,22 +251,31 @@ def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: 
 
 
 def _materialize(resources: dict, months: list[date], warnings: list[str], published: list[date],
-                 say: Callable[[str], None], instance: DagsterInstance | None = None) -> None:
+                 say: Callable[[str], None], instance: DagsterInstance | None = None, inventory: Path | None = None,
+                 partition: str | None = None, allow_partial_inventory: bool = False) -> None:
     from dagster_project.definitions import ALL_ASSETS, aml_inventory
 
     monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
-    # A given instance keeps the runs (the alert sensor reads them); else an ephemeral one.
-    with nullcontext(instance) if instance is not None else DagsterInstance.ephemeral() as instance:
+    # A given instance keeps the runs (the alert sensor reads them); else $DAGSTER_HOME's when set
+    # (the UI shows CLI runs), else an ephemeral one.
+    with nullcontext(instance) if instance is not None else dagster_instance() as instance:
         say("inventory: replaying the Azure ML snapshot through azure-ai-ml")
         result = materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
-                             instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG)
+                             instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG,
+                             partition_key=partition, tags={"aml-finops/trigger": "cli"})
         if not result.success:
             raise PipelineFailed(f"inventory: {_failure_message(result)}")
+        incomplete = [c for c in result.get_asset_check_evaluations() if not c.passed]
+        if incomplete and not allow_partial_inventory:
+            raise PipelineFailed(f"inventory {inventory}: {incomplete[0].description}; nothing was published "
+                                 "(--allow-partial-inventory publishes it anyway, the failures listed in "
+                                 "inventory_failures)")
+        warnings += [f"inventory: {c.description}" for c in incomplete]
         for index, month in enumerate(months, start=1):
             say(f"month {month:%Y-%m} ({index}/{len(months)}): ingest, attribute, find, publish")
             result = materialize(ALL_ASSETS, selection=monthly, partition_key=month.isoformat(),
                                  resources=resources, instance=instance, raise_on_error=False,
-                                 run_config=QUIET_RUN_CONFIG)
+                                 run_config=QUIET_RUN_CONFIG, tags={"aml-finops/trigger": "cli"})
             evaluations = result.get_asset_check_evaluations()
             blocking = [c for c in evaluations if not c.passed and c.severity == AssetCheckSeverity.ERROR]
             if not result.success or blocking:

@@ -16,7 +16,10 @@ from pathlib import Path
 
 from dagster import Definitions, MonthlyPartitionsDefinition
 
-from dagster_project.definitions import defs
+from dagster_project.definitions import build_definitions, deployment_resources
+
+# The code location as Dagster loads it with nothing configured (the demo default).
+defs = build_definitions(deployment_resources({}))
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 

@@ -361,14 +361,14 @@ def test_a_two_currency_run_labels_every_printed_and_published_amount(demo, tmp_
 
     from dagster_project.cli import _print_summary
     from dagster_project.definitions import ALL_ASSETS, aml_inventory, default_resources
-    from dagster_project.runner import summarize
+    from dagster_project.runner import inventory_partition, summarize
 
     paths, out = demo["paths"], tmp_path / "dagster"
     resources = default_resources(out_dir=str(out), exports=str(paths.exports), inventory=str(paths.inventory),
                                   config=None)
     with DagsterInstance.ephemeral() as instance:
         assert materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
-                           instance=instance).success
+                           instance=instance, partition_key=inventory_partition(paths.inventory)).success
         result = materialize(ALL_ASSETS, selection=AssetSelection.all() - AssetSelection.assets(aml_inventory),
                              partition_key="2026-10-01", resources=resources, instance=instance)
     assert result.success

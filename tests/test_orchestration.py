@@ -24,7 +24,7 @@ from dagster_project.attribution.allocate import reconciliation
 from dagster_project.catalog import table
 from dagster_project.costs.discovery import runs_for_month
 from dagster_project.demo.generate import generate_demo
-from dagster_project.resources import CostExportsResource
+from dagster_project.resources import CostExportsResource, InventoryResource
 from dagster_project.runner import PipelineFailed, run_pipeline
 from dagster_project.warehouse import Warehouse
 
@@ -45,9 +45,15 @@ def test_daily_refresh_runs_the_current_month_once_a_day():
     second = month_to_date_schedule(build_schedule_context(scheduled_execution_time=datetime(2026, 11, 27, 7, tzinfo=UTC)))
     assert (first.partition_key, second.partition_key) == ("2026-11-01", "2026-11-01")
     assert first.run_key != second.run_key
+    store = InventoryResource(store_path="snapshots", scopes=["/subscriptions/s"])
     inventory = inventory_daily_schedule(build_schedule_context(
-        scheduled_execution_time=datetime(2026, 11, 26, 5, tzinfo=UTC)))
-    assert inventory.run_key == "inventory-2026-11-26"
+        scheduled_execution_time=datetime(2026, 11, 26, 5, tzinfo=UTC), resources={"inventory": store}))
+    assert (inventory.run_key, inventory.partition_key) == ("inventory-2026-11-26", "2026-11-26")
+    # A fixed snapshot folder has nothing to capture: the schedule says so instead of replaying it daily.
+    skipped = inventory_daily_schedule(build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 26, 5, tzinfo=UTC),
+        resources={"inventory": InventoryResource(snapshot_dir="reports/demo-tenant/inventory")}))
+    assert "no snapshot store" in skipped.skip_message
 
 
 def test_sensor_starts_a_run_for_each_new_manifest_month(tmp_path):

@@ -11,6 +11,7 @@ from azure.core.pipeline.transport import HttpTransport
 
 from dagster_project.inventory.listing import (
     DEFAULT_MAX_WORKERS,
+    ListingFailure,
     ProgressCallback,
     list_inventory,
 )
@@ -69,7 +70,7 @@ def load_inventory(
     info = read_snapshot_info(Path(snapshot_dir))
     if not info.scopes:
         raise ValueError(f"{Path(snapshot_dir) / 'snapshot.json'}: scopes is empty; nothing to replay")
-    return collect_inventory(
+    inventory = collect_inventory(
         ReplayCredential(),
         info.scopes,
         ReplayTransport(Path(snapshot_dir)),
@@ -77,3 +78,9 @@ def load_inventory(
         max_workers=max_workers,
         progress=progress,
     )
+    # What the recording itself could not read comes first (its reason is the live one: the HTTP
+    # status, "not JSON"); the replay's "no recording" for the same call adds nothing.
+    recorded = [ListingFailure(item["scope"], item["call"], item["error"]) for item in info.failures]
+    seen = {(f.scope.lower(), f.call) for f in recorded}
+    inventory.failures = recorded + [f for f in inventory.failures if (f.scope.lower(), f.call) not in seen]
+    return inventory

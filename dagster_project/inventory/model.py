@@ -41,5 +41,9 @@ class Inventory:
     subscriptions: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUBSCRIPTIONS_SCHEMA))
 
     def tables(self) -> dict[str, pl.DataFrame]:
-        """The frames by published table name, in the catalog's order."""
-        return {name: getattr(self, inventory_attribute(name)) for name in INVENTORY_TABLES}
+        """The frames by published table name, in the catalog's order; `inventory_failures` is
+        built from `failures` (what could not be read is a table too, never only a log line)."""
+        from dagster_project.inventory.failures import FAILURES_TABLE, failures_frame
+
+        return {name: failures_frame(self.failures, self.captured_at) if name == FAILURES_TABLE
+                else getattr(self, inventory_attribute(name)) for name in INVENTORY_TABLES}

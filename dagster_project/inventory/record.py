@@ -13,27 +13,39 @@ body is kept under the file `snapshot_relpath` assigns to the request (docs/inve
 * **the first body wins** for a file requested again with a different answer (the host is not
   part of a path, so two regions' discovery documents share ``discovery.json``; see
   docs/inventory.md), while a list requested again from its first page starts over;
-* **only reads**: ``GET``, and ``POST`` list actions (last path segment ``list...``); anything else
-  is refused with `ValueError` before it reaches Azure: the tool never changes a resource;
+* **only reads**: ``GET``, and the ``POST`` read actions of `ALLOWED_POST_ACTIONS` (``listNodes``);
+  every other method or action (``listKeys``, ``listSecrets``, ``regenerate...``, ``start``) is
+  refused with `ValueError` before it reaches Azure: the tool never changes a resource nor reads
+  a key;
+* a body that is not JSON or not the shape its path implies (`shapes.shape_problem`: a list
+  without ``value``) is not kept and is reported, so the replay fails that call loudly;
 * non-200 answers (a 429 being retried, a 404) pass through unrecorded.
 
 **Redaction.** Only response *bodies* are ever written (never a request, a header, a token or a
 credential), and each body is scrubbed before it is kept (`redact`):
 
-* a field whose name, compared case-insensitively, *contains* one of `SECRET_NAME_PARTS`
-  (``password``, ``secret``, ``token``, ``connectionstring``, ``credential``, ``signature``,
-  ``sastoken``, ``sasuri``, ``sasurl``, ``apikey``, ``accountkey``, ``sharedaccesskey``,
-  ``privatekey``, ``cookie``), *is* ``authorization`` / ``auth`` / ``bearer``, or *ends* with
-  ``key`` / ``keys`` (``primaryKey``, ``secondaryKeys``, ``sshPublicKey``); names are compared
-  without ``_`` and ``-``. Every string inside such a field becomes
-  ``"REDACTED"`` (numbers, booleans and the JSON structure stay, so the SDK still deserializes
-  it). ``keyVault`` or ``storageAccount`` ids do not match and are kept;
-* in every string value anywhere: the value of the URL query parameters `SECRET_QUERY_PARAMS`
-  (``sig``, ``signature``, ``access_token``, ``token``, ``code``: SAS signatures, function keys),
-  ``Bearer <token>``, JWTs (``eyJ...``), and ``AccountKey=`` / ``SharedAccessKey=`` /
-  ``SharedAccessSignature=`` / ``Password=`` / ``Pwd=`` in connection strings;
+* a field whose name, compared case-insensitively without ``_``, ``-``, ``.`` and spaces,
+  *contains* one of `SECRET_NAME_PARTS` (``password``, ``passwd``, ``pwd``, ``secret``, ``token``,
+  ``connectionstring``, ``connstr``, ``credential``, ``signature``, ``sastoken``, ``sasuri``,
+  ``sasurl``, ``apikey``, ``accountkey``, ``sharedaccesskey``, ``privatekey``, ``cookie``), *is*
+  one of `SECRET_NAMES` (``authorization``, ``auth``, ``bearer``, ``pass``, ``sig``), *ends* with
+  ``key`` / ``keys`` / ``pass`` (``primaryKey``, ``secondaryKeys``, ``DB_PASS``), or is a bag of
+  user settings (`VALUE_BAG_NAMES`: a job's ``environmentVariables``, whatever the variables are
+  called); and the ``value`` of a ``{"name": <secret name>, "value": ...}`` pair. Every string
+  inside becomes ``"REDACTED"`` (numbers, booleans and the JSON structure stay, so the SDK still
+  deserializes it). ``keyVault`` or ``storageAccount`` ids do not match and are kept;
+* in every string value (and key) anywhere: the value of the URL query parameters
+  `SECRET_QUERY_PARAMS` (``sig``, ``signature``, ``access_token``, ``token``, ``code``: SAS
+  signatures, function keys) in any encoding — plain after ``?``, ``&``, ``;`` or at the start of
+  the string, HTML-escaped (``&amp;sig=``), percent-encoded once (``%26sig%3D``) or twice
+  (``%2526sig%253D``); ``Bearer <token>`` and ``Basic <credentials>`` (also ``Bearer%20…``; a
+  plain word after ``Basic``, as in "Basic tier", is kept); JWTs (``eyJ...``); and
+  ``AccountKey=`` / ``SharedAccessKey=`` / ``SharedAccessSignature=`` / ``Password=`` / ``Pwd=`` /
+  ``Passwd=`` in connection strings;
 * a request whose own URL carries one of `SECRET_QUERY_PARAMS` is not recorded at all (the query
-  would become part of the file name); it is reported instead.
+  would become part of the file name); it is reported instead;
+* the failures kept in ``snapshot.json`` (an HTTP error's message may echo a URL) are scrubbed
+  the same way.
 
 Tag *names* are user data and follow the same rule: a tag called ``api-key`` has its value
 redacted.
@@ -70,6 +82,7 @@ from dagster_project.inventory.listing import (
     list_inventory,
     parse_listing_scope,
 )
+from dagster_project.inventory.shapes import shape_problem
 from dagster_project.inventory.snapshot_paths import (
     PAGING_QUERY_PARAMS,
     SnapshotInfo,
@@ -80,40 +93,83 @@ from dagster_project.inventory.tables import Inventory, build_inventory
 
 REDACTED = "REDACTED"
 SECRET_NAME_PARTS = (
-    "password", "secret", "token", "connectionstring", "credential", "signature", "sastoken", "sasuri",
-    "sasurl", "apikey", "accountkey", "sharedaccesskey", "privatekey", "cookie",
+    "password", "passwd", "pwd", "secret", "token", "connectionstring", "connstr", "credential", "signature",
+    "sastoken", "sasuri", "sasurl", "apikey", "accountkey", "sharedaccesskey", "privatekey", "cookie",
 )
 # Whole names only: `authorizationSource` or `computeInstanceAuthorizationType` are not secrets.
-SECRET_NAMES = frozenset({"authorization", "auth", "bearer"})
-SECRET_NAME_SUFFIXES = ("key", "keys")
+SECRET_NAMES = frozenset({"authorization", "auth", "bearer", "pass", "sig"})
+SECRET_NAME_SUFFIXES = ("key", "keys", "pass")
+# Fields whose every value is user-supplied configuration that routinely holds credentials: a job's
+# `environmentVariables` (`DB_PASS`, `GITHUB_PAT`), whatever the variables are called.
+VALUE_BAG_NAMES = frozenset({"environmentvariables", "environmentvariable", "envvars", "environment_variables"})
 SECRET_QUERY_PARAMS = frozenset({"sig", "signature", "access_token", "token", "code"})
+# The POST actions the listing may send: reads that return no secret. Everything else (listKeys,
+# listSecrets, listConnectionStrings, regenerate..., start/stop) is refused before it is sent.
+ALLOWED_POST_ACTIONS = frozenset({"listnodes"})
 
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:sig|signature|access_token|token|code)=)[^&#\s\"'<>]*")
-_BEARER = re.compile(r"(?i)\b(Bearer\s+)[A-Za-z0-9\-._~+/]+=*")
+# A query parameter in any encoding the service or a user may have stored it in: plain (`?sig=`,
+# `&sig=`, `sig=` at the start), HTML-escaped (`&amp;sig=`), percent-encoded once (`%26sig%3D`) or
+# twice (`%2526sig%253D`). The value ends at the next separator in the same encoding.
+_PARAM_START = r"(?:^|(?<=[?&;\s\"'(,])|%3[Ff]|%26|%253[Ff]|%2526)"
+_PARAM_EQ = r"(?:=|%3[Dd]|%253[Dd])"
+_QUERY_SECRET = re.compile(
+    _PARAM_START + r"(?:sig|signature|access_token|token|code)" + _PARAM_EQ
+    + r"(?:(?!%26|%2526|&amp;)[^&#\s\"'<>])*", re.IGNORECASE)
+# `Bearer <token>` / `Basic <credentials>` in headers, curl lines, logs, URL-encoded (`Bearer%20…`).
+_AUTH_SCHEME = re.compile(r"(?i)\b(Bearer|Basic)(\s+|%20|\+)([A-Za-z0-9\-._~+/]+=*)")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_CONNECTION_SECRET = re.compile(r"(?i)\b((?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)=)[^;\"'\s]+")
+_CONNECTION_SECRET = re.compile(
+    r"(?i)\b((?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|Passwd)=)[^;\"'\s]+")
 _NEXT_LINK_KEYS = ("nextLink", "@odata.nextLink")
+
+
+def _name_key(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "").replace(" ", "").replace(".", "")
 
 
 def is_secret_name(name: str) -> bool:
     """Whether a JSON field name marks a secret (see the module docstring for the list)."""
-    lowered = name.lower().replace("_", "").replace("-", "")
+    lowered = _name_key(name)
     return (
         lowered in SECRET_NAMES
         or any(part in lowered for part in SECRET_NAME_PARTS)
         or lowered.endswith(SECRET_NAME_SUFFIXES)
+        or lowered in {_name_key(n) for n in VALUE_BAG_NAMES}
     )
 
 
+def _is_basic_credential(token: str) -> bool:
+    """`Basic <token>`: a credential unless the token is an ordinary word (`Basic tier`)."""
+    return not re.fullmatch(r"[A-Z]?[a-z]+", token)
+
+
+def _auth(match: re.Match[str]) -> str:
+    scheme, gap, token = match.group(1), match.group(2), match.group(3)
+    if scheme.lower() == "basic" and not _is_basic_credential(token):
+        return match.group(0)
+    return f"{scheme}{gap}{REDACTED}"
+
+
+def _query_secret(match: re.Match[str]) -> str:
+    text = match.group(0)
+    for eq in ("=", "%3D", "%3d", "%253D", "%253d"):
+        at = text.find(eq)
+        if at >= 0:
+            return text[: at + len(eq)] + REDACTED
+    return REDACTED
+
+
 def scrub_text(text: str) -> str:
-    """Remove SAS signatures, bearer tokens, JWTs and connection-string keys from one string."""
+    """Remove SAS signatures (in any encoding), `Bearer` / `Basic` credentials, JWTs and
+    connection-string keys from one string."""
     if not text:
         return text
-    if "=" in text:
-        text = _QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    if "=" in text or "%3" in text or "%25" in text:
+        text = _QUERY_SECRET.sub(_query_secret, text)
         text = _CONNECTION_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
-    if "earer" in text:
-        text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    lowered = text.lower()
+    if "bearer" in lowered or "basic" in lowered:
+        text = _AUTH_SCHEME.sub(_auth, text)
     if "eyJ" in text:
         text = _JWT.sub(REDACTED, text)
     return text
@@ -129,12 +185,21 @@ def _blank_strings(value: Any) -> Any:
     return value
 
 
+def _name_value_secret(document: dict[str, Any]) -> bool:
+    """`{"name": "DB_PASSWORD", "value": "..."}` pairs (env var and setting lists)."""
+    name = document.get("name", document.get("key"))
+    return isinstance(name, str) and "value" in document and is_secret_name(name)
+
+
 def redact(document: Any) -> Any:
     """A copy of a JSON document with every secret removed (see the module docstring)."""
     if isinstance(document, dict):
         out = {}
+        pair_secret = _name_value_secret(document)
         for key, value in document.items():
-            out[key] = _blank_strings(value) if is_secret_name(str(key)) else redact(value)
+            secret = is_secret_name(str(key)) or (pair_secret and key == "value")
+            out[scrub_text(key) if isinstance(key, str) else key] = \
+                _blank_strings(value) if secret else redact(value)
         return out
     if isinstance(document, list):
         return [redact(item) for item in document]
@@ -236,9 +301,9 @@ class RecordingTransport(HttpTransport):
     def send(self, request: Any, **kwargs: Any) -> Any:
         method = request.method.upper()
         url = request.url
-        if method != "GET" and not (method == "POST" and self._is_list_action(url)):
+        if method != "GET" and not (method == "POST" and self._is_allowed_action(url)):
             raise ValueError(f"{method} {_safe_url(url)}: the inventory recorder only reads "
-                             "(GET, or POST list actions); refusing to send")
+                             f"(GET, or POST {', '.join(sorted(ALLOWED_POST_ACTIONS))}); refusing to send")
         response = self.inner.send(request, **kwargs)
         with self._lock:
             self._requests_sent += 1
@@ -251,9 +316,11 @@ class RecordingTransport(HttpTransport):
         return response
 
     @staticmethod
-    def _is_list_action(url: str) -> bool:
-        segments = [segment for segment in urlsplit(url).path.split("/") if segment]
-        return bool(segments) and segments[-1].lower().startswith("list")
+    def _is_allowed_action(url: str) -> bool:
+        from urllib.parse import unquote
+
+        segments = [segment for segment in unquote(urlsplit(url).path).split("/") if segment]
+        return bool(segments) and segments[-1].lower() in ALLOWED_POST_ACTIONS
 
     @staticmethod
     def _body_of(response: Any) -> bytes:
@@ -286,6 +353,10 @@ class RecordingTransport(HttpTransport):
             return
         if document is None:
             self._skip(method, url, "empty response body")
+            return
+        problem = shape_problem(relpath, document)
+        if problem:
+            self._skip(method, url, problem)
             return
         next_link = _next_link(document)
         document = redact(document)
@@ -321,6 +392,14 @@ class RecordingTransport(HttpTransport):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(bodies[relpath], indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         return len(bodies)
+
+
+def failure_record(failure: ListingFailure) -> dict[str, str]:
+    """A failure as stored in snapshot.json: one line each, scrubbed like a body."""
+    def line(text: str) -> str:
+        return scrub_text(" ".join(str(text).split()))[:1000]
+
+    return {"scope": line(failure.scope), "call": line(failure.call), "error": line(failure.error)}
 
 
 def _normalized_scope(subscription_id: str, group: str | None, workspace: str | None) -> str:
@@ -439,7 +518,8 @@ def record_snapshot(
     temp.mkdir(parents=True)
     try:
         files = recorder.write(temp)
-        write_snapshot_info(temp, SnapshotInfo(started, listing_scopes, f"aml-finops/{__version__}"))
+        write_snapshot_info(temp, SnapshotInfo(started, listing_scopes, f"aml-finops/{__version__}",
+                                               failures=[failure_record(f) for f in failures]))
         if out.exists():
             old = out.parent / f".{out.name}.replaced-{uuid.uuid4().hex[:8]}"
             os.replace(out, old)

@@ -27,6 +27,7 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest._http_response_impl import HttpResponseImpl
 from azure.core.utils import case_insensitive_dict
 
+from dagster_project.inventory.shapes import body_problem
 from dagster_project.inventory.snapshot_paths import snapshot_relpath
 
 # A fixed expiry (2100-01-01) keeps replay deterministic and stops the bearer policy from ever
@@ -50,7 +51,8 @@ class SnapshotRequestNotRecorded(LookupError):
 
 
 class SnapshotFormatError(ValueError):
-    """A recorded file exists but cannot be served (not JSON, or an unmerged page with `nextLink`)."""
+    """A recorded file exists but cannot be served: not JSON, an unmerged page with `nextLink`, or
+    not the shape its path implies (`shapes.shape_problem`)."""
 
 
 def _unsigned_jwt(claims: dict[str, str]) -> str:
@@ -200,6 +202,10 @@ class ReplayTransport(HttpTransport):
         except IsADirectoryError:
             raise SnapshotRequestNotRecorded(method, url, path) from None
         self._check_merged(path, body, url)
+        problem = body_problem(relpath, body)
+        if problem:
+            # Served as is, the SDK would page through a wrong-shaped list as an empty one.
+            raise SnapshotFormatError(f"{path}: {problem}")
         with self._lock:
             # Another thread may have read the same file meanwhile; both read the same bytes.
             return self._cache.setdefault(relpath, body)

@@ -351,6 +351,7 @@ def build_inventory(
     for body in subscriptions:
         add("inventory_subscriptions", str(body.get("id") or "?"), "subscription", _subscription_row, body, captured)
 
+    # `inventory_failures` is built from `failures` by `Inventory.tables()`.
     frames = {inventory_attribute(name): _frame(rows[name], TABLE_SCHEMAS[name], table(name).key)
-              for name in INVENTORY_TABLES}
+              for name in INVENTORY_TABLES if name != "inventory_failures"}
     return Inventory(**frames, captured_at=captured, failures=failures)

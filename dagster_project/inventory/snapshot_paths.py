@@ -105,6 +105,9 @@ class SnapshotInfo:
     scopes: list[str] = field(default_factory=list)
     tool_version: str = ""
     format: str = SNAPSHOT_FORMAT
+    # The calls the recording could not read ({"scope", "call", "error"}, redacted): replaying the
+    # snapshot reports them again, so a capture with holes is never mistaken for a complete one.
+    failures: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.captured_at.tzinfo is None:
@@ -118,7 +121,7 @@ class SnapshotInfo:
             "captured_at": self.captured_at.isoformat().replace("+00:00", "Z"),
             "scopes": list(self.scopes),
             "tool_version": self.tool_version,
-        }
+        } | ({"failures": [dict(item) for item in self.failures]} if self.failures else {})
 
 
 def write_snapshot_info(snapshot_dir: Path, info: SnapshotInfo) -> Path:
@@ -161,4 +164,10 @@ def read_snapshot_info(snapshot_dir: Path) -> SnapshotInfo:
     tool_version = document.get("tool_version", "")
     if not isinstance(tool_version, str):
         raise ValueError(f"{source}: tool_version must be a string")
-    return SnapshotInfo(captured_at=captured_at, scopes=list(scopes), tool_version=tool_version)
+    failures = document.get("failures", [])
+    if not isinstance(failures, list) or not all(
+            isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("scope", "call", "error"))
+            for item in failures):
+        raise ValueError(f"{source}: failures must be a list of {{scope, call, error}} strings")
+    return SnapshotInfo(captured_at=captured_at, scopes=list(scopes), tool_version=tool_version,
+                        failures=[{k: item[k] for k in ("scope", "call", "error")} for item in failures])

@@ -2,8 +2,8 @@
 -- asset): a workspace listed here keeps its open findings open instead of resolving them.
 SELECT
     captured_at,
-    subscription,
-    workspace,
+    subscription_id AS subscription,
+    coalesce(workspace_name, workspace_id) AS workspace,
     call,
     reason
 FROM inventory_failures
