@@ -138,8 +138,12 @@ def inventory_partition(inventory: Path) -> str:
     from assets.inventory import inventory_day_partitions
     from dagster_project.inventory.snapshot_paths import read_snapshot_info
 
+    from dagster_project.inventory.store import list_captures
+
+    captures = [] if (Path(inventory) / "snapshot.json").is_file() else list_captures(Path(inventory))
     try:
-        captured = read_snapshot_info(inventory).captured_at
+        # A store of captures (one folder per capture) replays its newest one.
+        captured = captures[-1].captured_at if captures else read_snapshot_info(inventory).captured_at
     except ValueError as exc:
         raise PipelineUsageError(str(exc)) from None
     key = captured.date().isoformat()

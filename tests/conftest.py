@@ -56,3 +56,19 @@ def published(demo_two_months: DemoTenantPaths, tmp_path_factory: pytest.TempPat
     assert result.returncode == 0, result.stderr
     removed = newer_run_without_last_row(exports, SEPTEMBER)
     return paths, exports, before, removed
+
+
+# The names the inventory capture tests (issue 14) use for the same session fixtures.
+@pytest.fixture(scope="session")
+def tenant(demo_tenant: Tenant) -> Tenant:
+    return demo_tenant
+
+
+@pytest.fixture(scope="session")
+def demo_dir(demo_snapshot_dir: Path) -> Path:
+    return demo_snapshot_dir
+
+
+@pytest.fixture(scope="session")
+def demo_inventory(demo_snapshot_inventory: Inventory) -> Inventory:
+    return demo_snapshot_inventory

@@ -25,7 +25,7 @@ from dagster import AssetKey, materialize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from loopback_azure import Fault, LoopbackAzure, LoopbackCredential, RetargetTransport
-from test_inventory_record import _scopes, demo_dir, demo_inventory, tenant  # noqa: F401 (shared fixtures)
+from test_inventory_record import _scopes  # noqa: F401
 
 from assets.inventory import aml_inventory
 from dagster_project.cli import main

@@ -20,7 +20,7 @@ import pytest
 from azure.core.rest import HttpRequest
 from dagster import materialize
 from loopback_azure import Fault, LoopbackAzure, RetargetTransport
-from test_inventory_capture import LoopbackInventory, _fraud, _scopes, demo_dir, tenant  # noqa: F401 (fixtures)
+from test_inventory_capture import LoopbackInventory, _fraud, _scopes  # noqa: F401
 
 from assets.inventory import aml_inventory
 from dagster_project.inventory.record import REDACTED, RecordingTransport, redact, scrub_text

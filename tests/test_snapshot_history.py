@@ -221,10 +221,11 @@ def test_months_judged_out_of_order_use_only_earlier_captures():
 
 def test_the_failures_reader_reads_one_capture(tmp_path):
     con = duckdb.connect()
-    con.execute("CREATE TABLE inventory_failures (captured_at TIMESTAMPTZ, subscription VARCHAR, "
-                "workspace VARCHAR, call VARCHAR, reason VARCHAR)")
-    con.execute("INSERT INTO inventory_failures VALUES ($a, 's1', 'ws-b', 'computes.list()', 'missing'), "
-                "($b, 's1', 'ws-a', 'jobs.list()', 'HTTP 500')", {"a": C2, "b": C3})
+    # The columns the inventory asset publishes (catalog: inventory_failures).
+    con.execute("CREATE TABLE inventory_failures (captured_at TIMESTAMPTZ, subscription_id VARCHAR, "
+                "workspace_id VARCHAR, workspace_name VARCHAR, scope VARCHAR, call VARCHAR, reason VARCHAR)")
+    con.execute("INSERT INTO inventory_failures VALUES ($a, 's1', NULL, 'ws-b', 's', 'computes.list()', 'missing'), "
+                "($b, 's1', NULL, 'ws-a', 's', 'jobs.list()', 'HTTP 500')", {"a": C2, "b": C3})
     rows = read_failures(con, C2)
     assert rows.select("workspace", "call").rows() == [("ws-b", "computes.list()")]
     assert read_failures(duckdb.connect(), C2).height == 0  # no table yet: no failures recorded

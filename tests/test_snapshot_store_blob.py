@@ -26,14 +26,11 @@ from test_blob_azurite import (  # noqa: F401
     _unavailable,
     azurite_process,
 )
-from test_inventory_capture import (  # noqa: F401 (fixtures)
+from test_inventory_capture import (
     LoopbackInventory,
     _plant_capture,
     _same_tables,
     _scopes,
-    demo_dir,
-    demo_inventory,
-    tenant,
 )
 
 from assets.inventory import aml_inventory

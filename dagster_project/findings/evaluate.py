@@ -83,7 +83,8 @@ def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsCo
                           {r["workspace_id"]: r["workspace_name"] for r in frames["workspaces"].iter_rows(named=True)})
     event_findings = apply_suppressions(events.findings, config, inputs.captured_at.date())
     if events_history.height and event_findings.height:
-        seen = events_history.select("finding_id", pl.col("first_seen_ever").dt.convert_time_zone("UTC").alias("_ever"))
+        seen = events_history.group_by("finding_id").agg(
+            pl.col("first_seen").min().dt.convert_time_zone("UTC").alias("_ever"))
         event_findings = event_findings.join(seen, on="finding_id", how="left").with_columns(
             pl.min_horizontal("first_seen", "_ever").alias("first_seen")).drop("_ever")
     return MonthFindings(pl.concat([cleanup, event_findings.select(cleanup.columns).cast(dict(cleanup.schema))]),
