@@ -137,7 +137,6 @@ def inventory_partition(inventory: Path) -> str:
     """The capture-day partition of a snapshot folder (its `captured_at`, UTC)."""
     from assets.inventory import inventory_day_partitions
     from dagster_project.inventory.snapshot_paths import read_snapshot_info
-
     from dagster_project.inventory.store import list_captures
 
     captures = [] if (Path(inventory) / "snapshot.json").is_file() else list_captures(Path(inventory))

@@ -42,7 +42,9 @@ import duckdb
 import polars as pl
 from filelock import FileLock
 
+from dagster_project import month_tables
 from dagster_project.catalog import INVENTORY_TABLES, MONTHLY_TABLES, TABLES, VIEWS
+from dagster_project.month_tables import PER_MONTH_TABLES
 from dagster_project.sql import create_macros, load_sql
 
 STAGING = "staging"
@@ -122,12 +124,14 @@ def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
 
 def _create_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     """Create every monthly table from the catalog with `schema` as the default schema (the public
-    and the staging copy). Inventory tables are created whole from their frames on publication."""
+    and the staging copy). Inventory tables are created whole from their frames on publication;
+    per-month tables by `month_tables.create`."""
     db = catalog(con)
     con.execute(f"USE {db}.{_quoted(schema)}")
     try:
         for table in MONTHLY_TABLES:
-            con.execute(TABLES[table].create_sql())
+            if table not in PER_MONTH_TABLES:
+                con.execute(TABLES[table].create_sql())
     finally:
         con.execute(f"USE {db}.main")
 
@@ -138,6 +142,7 @@ def _ddl_version() -> str:
     import hashlib
 
     statements = [TABLES[table].create_sql() for table in MONTHLY_TABLES]
+    statements += [f"per month: {table}" for table in PER_MONTH_TABLES]
     statements += [view_sql(view) for view in VIEWS]
     statements += [load_sql(f"publication/{name}") for name in ("create_staged_parts", "create_publication_journal")]
     return hashlib.sha256("\n".join(statements).encode()).hexdigest()
@@ -161,6 +166,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {db}.{STAGING}")
         _create_tables(con, "main")
         _create_tables(con, STAGING)
+        for table in PER_MONTH_TABLES:
+            month_tables.create(con, table)
         for view in VIEWS:
             con.execute(view_sql(view))
         for statement in ("create_staged_parts", "create_publication_journal"):
@@ -272,6 +279,9 @@ class Warehouse:
                                                   {"billing_month": month}).fetchall()]
         with transaction(con):
             for table in MONTHLY_TABLES:
+                if table in PER_MONTH_TABLES:
+                    month_tables.drop_staged(con, table, month)
+                    continue
                 con.execute(f"DELETE FROM {STAGING}.{table} WHERE billing_month = $billing_month", {"billing_month": month})  # noqa: S608
             con.execute(load_sql("publication/delete_staged_parts_of_month"), {"billing_month": month})
         for folder in folders:
@@ -369,6 +379,8 @@ class Warehouse:
         return publication
 
     def _move_month(self, con: duckdb.DuckDBPyConnection, db: str, table: str, month: date) -> int:
+        if table in PER_MONTH_TABLES:
+            return month_tables.publish(con, table, month)  # a rename: no row is copied
         staged = f"{db}.{STAGING}.{table}"
         count = _replace_month_rows(con, f"{db}.main.{table}", month,
                                     f"SELECT * FROM {staged} WHERE billing_month = $billing_month")  # noqa: S608
@@ -447,7 +459,10 @@ class Warehouse:
 def stage_rows(con: duckdb.DuckDBPyConnection, table: str, month: date, relation_name: str) -> int:
     """Replace `table`'s staged rows of `month` by a relation's, inside the caller's transaction."""
     table = _checked(table)
-    count = _replace_month_rows(con, f"{STAGING}.{table}", month, f"SELECT * FROM {_identifier(relation_name)}")  # noqa: S608
+    target = f"{STAGING}.{table}"
+    if table in PER_MONTH_TABLES:
+        target = month_tables.begin_staging(con, table, month)
+    count = _replace_month_rows(con, target, month, f"SELECT * FROM {_identifier(relation_name)}")  # noqa: S608
     mark_staged(con, month, table)
     return count
 

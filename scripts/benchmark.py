@@ -120,7 +120,7 @@ def phase_typed(exports: str, out: str) -> tuple[float, int, str, dict]:
     try:
         for month in months_available(Path(exports)):
             files, _empty = load._classify(runs_for_month(Path(exports), month), month)
-            statement = load._insert_statement("focus", "csv")
+            statement = load._insert_statement("focus", "csv", "bench_typed")
             select = statement[statement.index("WITH typed"):]
             paths = [str(f.blob.path) for f in files]
             params = {"files": [*paths, str(load._stub(tmp, "focus", "csv"))], "billing_month": month, "paths": paths,

@@ -12,6 +12,7 @@ What is excluded or normalised, and why:
   the temporary demo folder, which differs on every run; every occurrence of that folder is
   replaced by `<out>` before hashing (the rest of the path is kept and hashed);
 - the `staging` schema (internal: empty after every publication) and the publication journal;
+- the `month_tables` schema as such: its months are hashed through their public view;
 - nothing else: the demo is deterministic for a seed (timestamps such as `captured_at`,
   `first_seen` and `last_seen` come from the generated snapshot, not from the clock).
 """
@@ -22,6 +23,8 @@ import hashlib
 from pathlib import Path
 
 import duckdb
+
+from dagster_project.month_tables import PER_MONTH_TABLES
 
 DEMO_SEED = 42
 DEMO_MONTHS = 3
@@ -44,8 +47,9 @@ def demo_hashes(out: Path) -> dict[str, str]:
     out = Path(out)
     hashes: dict[str, str] = {}
     with duckdb.connect(str(out / "finops.duckdb"), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name").fetchall()]
+        # The per-month tables (cost_line_items) are public under their view's name.
+        tables = sorted([r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()] + list(PER_MONTH_TABLES))
         for table in tables:
             hashes.update(_relation_hashes(con, f'main."{table}"', f"table/{table}", out))
     with duckdb.connect() as con:

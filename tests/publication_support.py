@@ -36,8 +36,8 @@ def state(out: Path) -> dict[str, str]:
     db = out / "finops.duckdb"
     if db.exists():
         with duckdb.connect(str(db), read_only=True) as con:
-            present = {r[0] for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+            present = {r[0] for r in con.execute(  # tables and views (per-month tables are views)
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
             for table in (*MONTHLY_TABLES, *INVENTORY_TABLES):
                 if table in present:
                     rows = sorted(repr(r) for r in con.execute(f"SELECT * FROM main.{table}").fetchall())  # noqa: S608

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from cost_support import EXTERNAL
 
+from dagster_project import month_tables
 from dagster_project.attribution.allocate import (
     inventory_index,
     reconciliation,
@@ -73,7 +74,8 @@ def allocate(tmp_path: Path, lines: list[dict], computes=(), jobs=(), ws_tags=No
         con.register("lines", frame)
         columns = [r[0] for r in con.execute("DESCRIBE cost_line_items").fetchall()]
         # Staged as ingestion stages a month: attribution reads the build view over it.
-        con.execute(f"INSERT INTO staging.cost_line_items BY NAME SELECT {', '.join(c for c in columns if c in frame.columns)} "  # noqa: S608 (identifier from a fixed list)
+        staged = month_tables.begin_staging(con, "cost_line_items", MONTH)
+        con.execute(f"INSERT INTO {staged} BY NAME SELECT {', '.join(c for c in columns if c in frame.columns)} "  # noqa: S608 (identifier from a fixed list)
                     "FROM lines")
         con.unregister("lines")
         mark_staged(con, MONTH, "cost_line_items")

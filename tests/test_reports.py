@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 from finance_tenant import assert_one_page_wide, assert_workbook_cells, pages_by_sheet, workbook_pdf
 
-from dagster_project import __version__
+from dagster_project import __version__, month_tables
 from dagster_project.attribution.commitments import finance_commitments
 from dagster_project.attribution.methods import COMMITMENT_PURCHASES, UNALLOCATED, UNUSED_COMMITMENT
 from dagster_project.cli import _print_summary
@@ -564,11 +564,14 @@ def commitments_changed(warehouse, tmp_path_factory):
     shutil.copy(warehouse / "finops.duckdb", db)
     september = date(2026, 9, 1)
     with duckdb.connect(str(db)) as con:
-        con.execute("UPDATE cost_line_items SET commitment_discount_id = NULL WHERE billing_month = $m", {"m": MONTH})
+        # The line items are stored a table per month (month_tables.py): edit the months' tables.
+        october_items = f"{month_tables.SCHEMA}.{month_tables.published_name('cost_line_items', MONTH)}"
+        september_items = f"{month_tables.SCHEMA}.{month_tables.published_name('cost_line_items', september)}"
+        con.execute(f"UPDATE {october_items} SET commitment_discount_id = NULL")  # noqa: S608
         [first] = con.execute("SELECT min(commitment_discount_id) FROM cost_line_items WHERE billing_month = $m",
                               {"m": september}).fetchall()[0]
-        con.execute("UPDATE cost_line_items SET commitment_discount_name = $n WHERE billing_month = $m "
-                    "AND commitment_discount_id = $id", {"n": HOSTILE_PROJECT, "m": september, "id": first})
+        con.execute(f"UPDATE {september_items} SET commitment_discount_name = $n "  # noqa: S608
+                    "WHERE commitment_discount_id = $id", {"n": HOSTILE_PROJECT, "id": first})
         empty = write_month_reports(con, out / "empty", MONTH)
         hostile_pack = write_month_reports(con, out / "hostile", september)
     return {"db": db, "empty": empty, "hostile": hostile_pack}

@@ -43,7 +43,9 @@ class Table:
     in DuckDB only (their body is `sql/schema/<name>.sql`). `asset` is the Dagster asset that
     builds (stages) it. `key` orders a snapshot table's rows. `attribution` says whether
     attribution needs the inventory table (`required`), reads it when present (`optional`), or
-    reads its running hours in SQL (`hours`).
+    reads its running hours in SQL (`hours`). `storage` `per_month`: a monthly table kept as one
+    physical table per month behind a view of the public name (`dagster_project.month_tables`), so
+    that publishing a month renames its staged table instead of copying its rows.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Table:
     contract: bool = True  # False: internal, may change without notice
     key: str | None = None
     attribution: Literal["required", "optional", "hours"] | None = None
+    storage: Literal["table", "per_month"] = "table"
 
     @property
     def partition(self) -> str | None:
@@ -66,7 +69,8 @@ class Table:
     def polars_schema(self) -> pl.Schema:
         return pl.Schema({c.name: c.type.polars for c in self.columns})
 
-    def create_sql(self) -> str:
-        """`CREATE TABLE IF NOT EXISTS` for the connection's default schema (public or staging)."""
+    def create_sql(self, name: str | None = None) -> str:
+        """`CREATE TABLE IF NOT EXISTS` for the connection's default schema (public or staging), or
+        under `name` (a qualified name of our own: a per-month table)."""
         body = ",\n".join(f"    {c.ddl()}" for c in self.columns)
-        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n{body}\n)"
+        return f"CREATE TABLE IF NOT EXISTS {name or self.name} (\n{body}\n)"

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import month_tables
 from dagster_project.costs.discovery import ExportBlob, ExportRun, materialize_run
 from dagster_project.costs.repair_csv import (
     BROKEN_RAW,
@@ -220,10 +221,17 @@ def _settings(con: duckdb.DuckDBPyConnection, **values: str | bool) -> Iterator[
             con.execute(f"SET {name} = ?", [value])
 
 
-def _insert_statement(family: str, fmt: str) -> str:
-    """staging/cost_line_items with the family's typed rows, reading from the format's source."""
+def _insert_statement(family: str, fmt: str, staged_table: str) -> str:
+    """staging/cost_line_items with the family's typed rows, reading from the format's source, into
+    the month's staged table."""
     typed = _with_source(f"typed_cost_rows_{family}", fmt)
-    return load_sql("staging/cost_line_items").replace("{{typed}}", typed)
+    return _into(load_sql("staging/cost_line_items").replace("{{typed}}", typed), staged_table)
+
+
+def _into(statement: str, staged_table: str) -> str:
+    """A statement that writes the month's staged line items, with that table's name filled in (a
+    name month_tables builds from the month, never input)."""
+    return statement.replace("{{staged_table}}", staged_table)
 
 
 def _probe_error(con: duckdb.DuckDBPyConnection, group: list[_File], exc: Exception) -> str:
@@ -337,7 +345,7 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
             con.execute(load_sql(f"macros/{macro}"))
         con.execute(load_sql("schema/cost_reject_raw"))
         with transaction(con):
-            con.execute(load_sql("staging/delete_cost_line_items_month"), {"billing_month": month})
+            staged_table = month_tables.begin_staging(con, "cost_line_items", month)
             con.execute(load_sql("staging/delete_cost_rejects_month"), {"billing_month": month})
             for (family, name, fmt, basis), group in sorted(groups.items()):
                 paths = [str(repaired.get(f.relative, f.blob.path)) for f in group]
@@ -349,12 +357,12 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
                 if family == "ea":
                     params["cost_basis"] = basis
                 try:
-                    con.execute(_insert_statement(family, fmt), params)
+                    con.execute(_insert_statement(family, fmt, staged_table), params)
                 except duckdb.Error as exc:
                     raise _GroupFailed(group, fmt, exc) from exc
                 in_group = {"billing_month": month, "relatives": relatives}
                 if fmt == "csv":
-                    con.execute(load_sql("staging/cost_line_items_source_rows"), in_group)
+                    con.execute(_into(load_sql("staging/cost_line_items_source_rows"), staged_table), in_group)
                 for relative, rows, rejected in con.execute(load_sql("staging/cost_line_items_file_counts"),
                                                             in_group).fetchall():
                     counts[relative] = (rows, rejected)
@@ -368,7 +376,7 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
                     result.blobs.append(BlobLoad(f.relative, f.run.export_name, f.run.run_id, name,
                                                  f.blob.expected_rows, rows, rejected))
             con.execute(load_sql("staging/cost_rejects"), {"billing_month": month})
-            con.execute(load_sql("staging/delete_cost_line_items_rejected"), {"billing_month": month})
+            con.execute(_into(load_sql("staging/delete_cost_line_items_rejected"), staged_table), {"billing_month": month})
             con.execute("DROP TABLE IF EXISTS cost_reject_raw")
             for table in ("cost_line_items", "cost_rejects"):
                 mark_staged(con, month, table)

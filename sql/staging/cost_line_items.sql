@@ -3,10 +3,11 @@
 -- Rows that cannot be published go in too, in their place in read order, marked '!<reason>' in
 -- `repairs` and with placeholders in NOT NULL columns: load_month numbers the CSV rows from that
 -- order, moves the marked rows to cost_rejects and deletes them before its transaction commits,
--- so no reader ever sees one. source_file is the path relative to the export root: $paths[i]
+-- so no reader ever sees one. `staged_table` is the month's staged table (month_tables.py): rows
+-- are written once, publication renames the table. source_file is the path relative to the export root: $paths[i]
 -- (what DuckDB read) maps to $relatives[i]. CSV rows carry no ordinal yet (source_row 0 until
 -- staging/cost_line_items_source_rows); Parquet rows carry the reader's file_row_number.
-INSERT INTO staging.cost_line_items
+INSERT INTO {{staged_table}}
 WITH typed AS (
     {{typed}}
 )
