@@ -242,14 +242,14 @@ def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: 
                 fp.forget(con, month)
     resources = _resources(out_dir, exports, inventory, config)
     published: list[date] = []
-    try:
-        _materialize(resources, months, warnings, published, say, instance, inventory, partition,
-                     allow_partial_inventory)
-    finally:  # the months published before a failure keep their fingerprint
-        recordable = [m for m in published if fingerprints.get(m) is not None]
-        if recordable:
-            with warehouse.connect() as con:
-                for month in recordable:
+    # One writer connection for every asset and check of the run (see Warehouse.session).
+    with warehouse.session() as con:
+        try:
+            _materialize(resources, months, warnings, published, say, instance, inventory, partition,
+                         allow_partial_inventory)
+        finally:  # the months published before a failure keep their fingerprint
+            for month in published:
+                if fingerprints.get(month) is not None:
                     fp.record(con, month, fingerprints[month])
 
 

@@ -53,6 +53,9 @@ REPORTS_PART = "reports"  # the staged part that is a folder (the month's packs)
 
 PARQUET_COMPRESSION = "zstd"
 
+# The writer connection of a `Warehouse.session` of this process, per database file.
+_SESSIONS: dict[Path, duckdb.DuckDBPyConnection] = {}
+
 
 class PublicationError(RuntimeError):
     """Publishing a month failed before its commit; the published month is unchanged."""
@@ -248,9 +251,36 @@ class Warehouse:
         return self.out_dir / ".publish"
 
     @contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Keep one writer connection open for the block: every `connect` of this file in this
+        process reuses it (a run's assets, checks and publication, one after the other).
+
+        Opening, preparing and closing a connection costs ~0.1 s of CPU, and a three-month run
+        opened about 40; one connection also keeps DuckDB's buffers warm between the steps. The
+        lock is held for the whole block, so no other process writes meanwhile."""
+        key = self.database_path.resolve()
+        if key in _SESSIONS:
+            yield _SESSIONS[key]
+            return
+        with self.connect() as con:
+            _SESSIONS[key] = con
+            try:
+                yield con
+            finally:
+                del _SESSIONS[key]
+
+    @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the DuckDB file; writers hold an exclusive lock for its lifetime and
-        see the build views; a writer first completes or discards an interrupted publication."""
+        see the build views; a writer first completes or discards an interrupted publication.
+
+        Inside a `session` of this file the session's writer connection is handed out instead
+        (and stays open afterwards); a read-only caller then reads through it, build views
+        included (DuckDB opens a file once per process, in one mode)."""
+        shared = _SESSIONS.get(self.database_path.resolve())
+        if shared is not None:
+            yield shared
+            return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         # filelock: portable (fcntl does not exist on Windows). Exclusive for readers too: a
         # reader must not open the file while a writer replaces it, and reads are short.
