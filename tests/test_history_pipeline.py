@@ -24,7 +24,6 @@ from dagster_project import runner
 from dagster_project.budgets.evaluate import EVENT_RULES
 from dagster_project.cli import main
 from dagster_project.demo.generate import generate_demo
-from dagster_project.resources import InventoryResource
 
 OCTOBER, SEPTEMBER, AUGUST = date(2026, 10, 1), date(2026, 9, 1), date(2026, 8, 1)
 C1, C2, C3 = (datetime(2026, 10, 18, 6, tzinfo=UTC), datetime(2026, 10, 25, 6, tzinfo=UTC),
@@ -98,26 +97,14 @@ def store_runs(tmp_path_factory):
     growing = root / "growing"
     growing.mkdir()
     out = root / "out"
-    original = runner._resources
-
-    def resources(out_dir, exports, inventory, config):
-        found = original(out_dir, exports, inventory, config)
-        found["inventory"] = InventoryResource(store_path=str(inventory))  # the store: its newest capture
-        return found
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(runner, "_resources", resources)
     states = {}
-    try:
-        for capture in (c1, c2, c3):
-            shutil.copytree(capture, growing / capture.name)
-            # The third capture lost a compute list on purpose: the run must be told to go on.
-            summary = runner.run_pipeline(paths.exports, growing, out, months=[OCTOBER],
-                                          allow_partial_inventory=True)
-            states[capture.name] = (_findings(out, OCTOBER), summary)
-        runner.run_pipeline(paths.exports, growing, out, months=[SEPTEMBER], allow_partial_inventory=True)
-    finally:
-        mp.undo()
+    for capture in (c1, c2, c3):
+        shutil.copytree(capture, growing / capture.name)
+        # The third capture lost a compute list on purpose: the run must be told to go on.
+        summary = runner.run_pipeline(paths.exports, growing, out, months=[OCTOBER],
+                                      allow_partial_inventory=True)
+        states[capture.name] = (_findings(out, OCTOBER), summary)
+    runner.run_pipeline(paths.exports, growing, out, months=[SEPTEMBER], allow_partial_inventory=True)
     return {"paths": paths, "store": store, "captures": (c1, c2, c3), "out": out, "states": states}
 
 

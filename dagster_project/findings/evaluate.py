@@ -15,13 +15,13 @@ from dagster_project.budgets.evaluate import EVENT_RULES, month_events
 from dagster_project.config import FinopsConfig
 from dagster_project.findings.governance import governance_findings
 from dagster_project.findings.lifecycle import apply_history
-from dagster_project.findings.rules.cluster_idle import drop_explained_idle
 from dagster_project.findings.rules import (
     FINDINGS_SCHEMA,
     FindingInputs,
     apply_suppressions,
     evaluate_findings,
 )
+from dagster_project.findings.rules.cluster_idle import drop_explained_idle
 from dagster_project.inventory.history import (
     failed_workspaces,
     hiding_failures,

@@ -346,11 +346,12 @@ def _captured_at(workspaces: pl.DataFrame) -> datetime | None:
 
 def store_root(inventory, out_dir: Path | str) -> Path | None:
     """The local folder of captures behind the inventory resource: its replayed `snapshot_dir`
-    (a store of one), or the snapshot store's local root (a Blob store's synced cache); None when
+    (a store of one; the `store_path` it was taken from, when given), or the snapshot store's local root (a Blob store's synced cache); None when
     neither is configured (the staged inventory alone judges every month)."""
     snapshot_dir = getattr(inventory, "snapshot_dir", None)
     if snapshot_dir:
-        return Path(snapshot_dir)
+        # A capture replayed from a local store (the CLI's --inventory STORE) is judged with its store.
+        return Path(getattr(inventory, "store_path", None) or snapshot_dir)
     if getattr(inventory, "mode", None) == "store":
         store = inventory.open_store(Path(out_dir))
         try:
