@@ -133,6 +133,68 @@ def test_a_run_refused_for_a_partial_inventory_leaves_nothing_staged_and_a_rerun
     assert _tables(out) == before and _findings(out, OCTOBER) == before_findings
 
 
+@pytest.fixture(scope="module")
+def october_before_the_fault(demo_two_months, tmp_path_factory):
+    """October published from a store of one complete capture (2026-10-25, before October ended)."""
+    root = tmp_path_factory.mktemp("faults")
+    store = root / "store"
+    _capture(demo_two_months.inventory, store / "2026-10-25T060000Z", "2026-10-25T06:00:00Z")
+    out = root / "out"
+    assert _run(demo_two_months, store, out, "--month", "2026-10") == 0
+    return store, out
+
+
+def _plant_fault(capture: Path, fault: str) -> None:
+    """mlw-recs-prod's compute list broken in one of the ways a capture can be."""
+    path = _file(capture, RECS, "computes.json")
+    if fault == "missing":
+        path.unlink()
+    elif fault == "invalid-json":
+        path.write_text('{"value": [')
+    elif fault == "wrong-shape":
+        path.write_text(json.dumps({"items": json.loads(path.read_text())["value"]}))
+    elif fault == "http-error":  # as the recorder stores a call Azure answered 403: no body, the failure noted
+        workspace = "/" + str(path.parent.relative_to(capture))
+        path.unlink()
+        info = json.loads((capture / "snapshot.json").read_text())
+        info["failures"] = [{"scope": workspace, "call": "compute.list()",
+                             "error": "HttpResponseError: (AuthorizationFailed) Operation returned an invalid "
+                                      "status 'Forbidden' (403)"}]
+        (capture / "snapshot.json").write_text(json.dumps(info))
+
+
+@pytest.mark.parametrize("fault", ["missing", "http-error", "invalid-json", "wrong-shape"])
+def test_each_inventory_fault_is_named_exits_1_and_resolves_no_finding_of_the_workspace(
+        demo_two_months, october_before_the_fault, tmp_path, capsys, fault):
+    base_store, base_out = october_before_the_fault
+    store, out = tmp_path / "store", tmp_path / "out"
+    shutil.copytree(base_store, store)
+    shutil.copytree(base_out, out)
+    before = _findings(out, OCTOBER)
+    mine = {key for key in before if key[1] in ("ci-bob-gpu", "gpu-cluster-warm")}
+    assert len(mine) >= 2, "mlw-recs-prod has compute findings to lose"
+    _plant_fault(_capture(demo_two_months.inventory, store / "2026-11-01T060000Z", "2026-11-01T06:00:00Z"), fault)
+    # By default: named, exit 1, nothing changed.
+    assert _run(demo_two_months, store, out, "--month", "2026-10") == 1
+    err = capsys.readouterr().err
+    assert "mlw-recs-prod: compute.list()" in err and "--allow-partial-inventory" in err
+    assert _findings(out, OCTOBER) == before
+    # Tolerated: published, and the workspace's findings stay open, carried forward with the reason.
+    assert _run(demo_two_months, store, out, "--month", "2026-10", "--allow-partial-inventory") == 0
+    capsys.readouterr()
+    with duckdb.connect(str(out / "finops.duckdb"), read_only=True) as con:
+        rows = con.sql("SELECT rule_id, resource_name, status, workspace, CAST(evidence AS VARCHAR) FROM findings "
+                       "WHERE billing_month = $m AND NOT list_contains($events, rule_id)",
+                       params={"m": OCTOBER, "events": sorted(EVENT_RULES)}).fetchall()
+    after = {(r[0], r[1]): (r[2], r[3], json.loads(r[4])) for r in rows}
+    assert {after[key][1] for key in mine} == {"mlw-recs-prod"}
+    assert not [k for k, (status, workspace, _) in after.items() if status == "resolved" and workspace == "mlw-recs-prod"]
+    for key in mine:
+        status, _, evidence = after[key]
+        assert status == "open" and "compute.list()" in evidence["carried_forward"], key
+        assert evidence["snapshot_captured_at"] == "2026-11-01T06:00:00Z"
+
+
 def _tables(out: Path) -> dict[str, int]:
     with duckdb.connect(str(out / "finops.duckdb"), read_only=True) as con:
         names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
