@@ -88,6 +88,14 @@ def test_each_month_of_a_cli_run_over_a_store_is_judged_against_its_own_capture(
         assert "backfill" in evidence["snapshot_note"] and "19 days after 2026-10 ended" in evidence["snapshot_note"], key
     assert ("cluster_warm_nodes", "gpu-cluster-warm") in october
     _no_event_after(october, "2026-11-01")
+    # The finance pack of each month cites the capture that judged it.
+    from dagster_project.reporting import month_reports_dir
+    from dagster_project.reporting.packs import HTML_NAME
+
+    for month, captured in ((SEPTEMBER, "2026-10-03"), (OCTOBER, "2026-11-20")):
+        page = (month_reports_dir(out, month) / "finance" / HTML_NAME).read_text()
+        other = "2026-11-20" if captured == "2026-10-03" else "2026-10-03"
+        assert captured in page and other not in page, month
     # The store is read, never written: no capture recorded, none deleted.
     assert sorted(p.name for p in store.iterdir()) == ["2026-10-03T060000Z", "2026-11-20T060000Z"]
 
