@@ -29,7 +29,7 @@ from dagster_project.attribution.allocate import (
     tag_coverage,
 )
 from dagster_project.catalog import ATTRIBUTION_INVENTORY_DEPS
-from dagster_project.inventory.history import month_inventory, store_root
+from dagster_project.inventory.history import judged_inventory, month_inventory, store_root
 from dagster_project.resources import FinopsConfigResource, InventoryResource, WarehouseResource
 
 
@@ -76,9 +76,11 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
     config = finops_config.load()
     wh = warehouse.get()
     with wh.connect() as con:
-        # Computes are matched against the capture that judges the month (inventory.history).
-        frames = month_inventory(con, month, store_root(inventory, warehouse.out_dir)).frames
-        staged = stage_month_allocation(con, month, config, inventory_index(con, month, frames=frames))
+        # Computes and jobs are matched against the capture that judges the month (inventory.history),
+        # also where SQL reads them by name (job split, running hours, the capacity check).
+        chosen = month_inventory(con, month, store_root(inventory, warehouse.out_dir))
+        with judged_inventory(con, chosen):
+            staged = stage_month_allocation(con, month, config, inventory_index(con, month, frames=chosen.frames))
         counts = wh.stage_month(con, month, {"cost_allocation": "month_allocation",
                                              "aml_resource_usage": "month_usage",
                                              "job_costs": "month_job_costs",
@@ -89,7 +91,8 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
         bad_methods = rows_without_method(con, month)
         by_method = allocation_by_method(con, month)
         coverage = tag_coverage(con, month)
-        over_capacity = hours_over_capacity(con, month)
+        with judged_inventory(con, chosen):
+            over_capacity = hours_over_capacity(con, month)
     totals = {row["billing_currency"]: row["allocated_effective_cost"] for row in recon.iter_rows(named=True)}
     yield MaterializeResult(
         asset_key="cost_allocation",

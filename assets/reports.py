@@ -1,13 +1,16 @@
 """Reports asset: the month's finance pack (HTML, Excel, chargeback CSV) and engineer pack (per owner:
 Markdown, CSV, cleanup.sh) under `<out>/reports/<YYYY-MM>/`."""
 
+from contextlib import nullcontext
+
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets._metadata import money_text
 from assets.partitions import billing_month_partitions, partition_month
+from dagster_project.inventory.history import judged_inventory, month_inventory, store_root
 from dagster_project.reporting import write_month_reports
 from dagster_project.reporting.engineer import one_line
-from dagster_project.resources import WarehouseResource
+from dagster_project.resources import InventoryResource, WarehouseResource
 
 
 @asset(
@@ -15,18 +18,22 @@ from dagster_project.resources import WarehouseResource
     deps=["project_spend_monthly", "cost_allocation", "findings"],
     group_name="reports",
 )
-def monthly_reports(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def monthly_reports(context: AssetExecutionContext, warehouse: WarehouseResource,
+                    inventory: InventoryResource) -> MaterializeResult:
     """Human reports of the month. Finance: a self-contained HTML report (spend by project, trend
     per project, top movers and what moved, what (unallocated) is made of, tag coverage, owners,
     cost centers, findings by project, sources), an Excel workbook with one sheet per view
     (workbook.xlsx, print-ready) and the chargeback CSV in cents. Engineers: per owner, their open
     findings by savings as Markdown and CSV, and a cleanup.sh with every command commented out.
-    Replaced atomically."""
+    The inventory they cite is the capture that judged the month. Replaced atomically."""
     month = partition_month(context.partition_key)
     wh = warehouse.get()
     with wh.connect() as con:
-        # Written into a staged folder; `published_month` swaps it in with the month's tables.
-        paths = write_month_reports(con, wh.out_dir, month, staging=wh.stage_folder(con, month))
+        # The sources section and the owner hints describe the capture that judged the month.
+        store = store_root(inventory, warehouse.out_dir)
+        with judged_inventory(con, month_inventory(con, month, store)) if store is not None else nullcontext():
+            # Written into a staged folder; `published_month` swaps it in with the month's tables.
+            paths = write_month_reports(con, wh.out_dir, month, staging=wh.stage_folder(con, month))
     owners = [f"| {one_line(p.owner).replace('|', '/')} | {p.findings} | "
               f"{' + '.join(f'{money_text(v)} {c}' for c, v in p.savings.items()) or '0.00'} | {p.folder} |"
               for p in paths.owner_packs]

@@ -335,14 +335,17 @@ def _exports_from_args(args, config):
                      "or sources.exports in --config")
 
 
-def _newest_capture(snapshots, out: Path) -> Path:
-    """The newest capture of the snapshot store in `sources.snapshots` (a Blob store synced first)."""
+def _synced_store(snapshots, out: Path) -> Path:
+    """The local folder of the snapshot store in `sources.snapshots` (a Blob store synced into its
+    cache first), checked to hold a capture: the run replays the newest and judges each month
+    against its own."""
     from dagster_project.inventory.store import SnapshotStoreError, newest_capture, open_store
 
     store = open_store(path=snapshots.path, account_url=snapshots.account_url, container=snapshots.container,
                        root_path=snapshots.root_path, cache_dir=snapshots.cache_dir, out_dir=out)
     try:
-        return newest_capture(store).path
+        newest_capture(store)
+        return Path(store.local_root)
     except SnapshotStoreError as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -363,7 +366,7 @@ def cmd_run(args) -> int:
     if inventory_dir:
         inventory = _existing_dir(inventory_dir, "inventory snapshot")
     elif config.sources.snapshots is not None:
-        inventory = _newest_capture(config.sources.snapshots, out)
+        inventory = _synced_store(config.sources.snapshots, out)
     else:
         raise UsageError("say where the inventory snapshot is: --inventory DIR, or sources.inventory or "
                          "sources.snapshots in --config")

@@ -76,7 +76,11 @@ class InventoryResource(ConfigurableResource):
 
     The store is a local folder (`store_path`) or a Blob container (`account_url`, `container`,
     `root_path`) mirrored into `cache_dir`; `retention_days` of captures are kept (never deleting
-    the newest). `scopes` (and optionally `workspaces`) say what a capture lists."""
+    the newest). `scopes` (and optionally `workspaces`) say what a capture lists.
+
+    `snapshot_dir` with a local `store_path` (the CLI's `--inventory STORE`, `given_inventory`):
+    the capture is replayed (never recorded, no retention) and each billing month is judged
+    against its own capture of the store."""
 
     snapshot_dir: str | None = None
     store_path: str | None = None
@@ -140,3 +144,18 @@ class FinopsConfigResource(ConfigurableResource):
 
     def load(self) -> FinopsConfig:
         return load_config(Path(self.path) if self.path else None)
+
+
+def given_inventory(folder: Path | str) -> InventoryResource:
+    """The inventory of the CLI's `--inventory DIR` (or a synced store): one snapshot folder is
+    replayed as is; a store of dated captures replays its newest capture (the inventory partition)
+    and judges each billing month against its own capture of the store
+    (`inventory.history.select_capture`). The CLI never records into, or deletes from, a store."""
+    from dagster_project.inventory.snapshot_paths import SNAPSHOT_INFO_FILE
+    from dagster_project.inventory.store import list_captures
+
+    folder = Path(folder)
+    captures = [] if (folder / SNAPSHOT_INFO_FILE).is_file() else list_captures(folder)
+    if not captures:  # a snapshot folder, or a folder the replay names as not one
+        return InventoryResource(snapshot_dir=str(folder))
+    return InventoryResource(snapshot_dir=str(captures[-1].path), store_path=str(folder))

@@ -76,8 +76,9 @@ def exports_resource(exports) -> CostExportsResource:
 
 def _resources(out_dir: Path, exports: CostExportsResource, inventory: Path, config: Path | None) -> dict:
     from dagster_project.definitions import default_resources
+    from dagster_project.resources import given_inventory
 
-    return default_resources(out_dir=str(out_dir), exports=exports, inventory=str(inventory),
+    return default_resources(out_dir=str(out_dir), exports=exports, inventory=given_inventory(inventory),
                              config=str(config) if config else None)
 
 
@@ -270,6 +271,10 @@ def _materialize(resources: dict, months: list[date], warnings: list[str], publi
             raise PipelineFailed(f"inventory: {_failure_message(result)}")
         incomplete = [c for c in result.get_asset_check_evaluations() if not c.passed]
         if incomplete and not allow_partial_inventory:
+            # Nothing of a refused inventory may stay staged: a later month would publish it.
+            warehouse = resources["warehouse"].get()
+            with warehouse.connect() as con:
+                warehouse.discard_staged_inventory(con)
             raise PipelineFailed(f"inventory {inventory}: {incomplete[0].description}; nothing was published "
                                  "(--allow-partial-inventory publishes it anyway, the failures listed in "
                                  "inventory_failures)")

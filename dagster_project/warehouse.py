@@ -485,6 +485,22 @@ class Warehouse:
         """Publish a staged inventory on its own (no month staged with it)."""
         return self.publish(con, None).inventory
 
+    def discard_staged_inventory(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """Drop a staged inventory that must not be published (a CLI run stopped by a partial
+        inventory): no later month publishes it and no connection's views show it; the published
+        inventory stays as it was. Returns the tables dropped."""
+        db = catalog(con)
+        staged = {row[0] for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+            "AND table_schema = $schema", {"schema": STAGING}).fetchall()}
+        dropped = [table for table in INVENTORY_TABLES if table in staged]
+        with transaction(con):
+            for table in dropped:
+                con.execute(f"DROP TABLE {db}.{STAGING}.{table}")  # noqa: S608 (identifiers from a fixed list)
+                con.execute(load_sql("publication/delete_staged_part"), {"billing_month": None, "table_name": table})
+        refresh_views(con)
+        return dropped
+
 
 def stage_rows(con: duckdb.DuckDBPyConnection, table: str, month: date, relation_name: str) -> int:
     """Replace `table`'s staged rows of `month` by a relation's, inside the caller's transaction."""

@@ -247,10 +247,11 @@ def test_snapshot_info_failures_round_trip(tmp_path: Path) -> None:
 
 def test_the_cli_replays_the_newest_capture_of_the_configured_store(tmp_path: Path,
                                                                     capsys: pytest.CaptureFixture) -> None:
-    from dagster_project.cli import _newest_capture, main
+    from dagster_project.cli import _synced_store, main
     from dagster_project.config import SnapshotsSource
     from dagster_project.demo.snapshot import write_snapshot
     from dagster_project.demo.tenant import build_tenant
+    from dagster_project.resources import given_inventory
 
     store = tmp_path / "store"
     store.mkdir()
@@ -267,5 +268,9 @@ def test_the_cli_replays_the_newest_capture_of_the_configured_store(tmp_path: Pa
         shutil.copytree(source, store / name)
         when = info.captured_at - timedelta(days=days)
         (store / name / "snapshot.json").write_text(json.dumps(SnapshotInfo(when, info.scopes).to_json()))
-    newest = _newest_capture(SnapshotsSource(kind="local", path=str(store)), tmp_path / "out")
-    assert newest.name == (info.captured_at - timedelta(days=1)).strftime("%Y-%m-%dT%H%M%SZ")
+    synced = _synced_store(SnapshotsSource(kind="local", path=str(store)), tmp_path / "out")
+    assert synced == store
+    # The run replays the newest capture and judges each month against its own capture of the store.
+    resource = given_inventory(synced)
+    assert Path(resource.snapshot_dir).name == (info.captured_at - timedelta(days=1)).strftime("%Y-%m-%dT%H%M%SZ")
+    assert resource.store_path == str(store) and resource.mode == "replay"

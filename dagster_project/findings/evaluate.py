@@ -21,6 +21,7 @@ from dagster_project.findings.rules import (
     apply_suppressions,
     evaluate_findings,
 )
+from dagster_project.findings.rules.cluster_idle import drop_explained_idle
 from dagster_project.inventory.history import (
     failed_workspaces,
     hiding_failures,
@@ -77,8 +78,10 @@ def month_findings(con: duckdb.DuckDBPyConnection, month: date, config: FinopsCo
     # a re-evaluated event keeps the first time it was seen.
     is_event = pl.col("rule_id").is_in(list(EVENT_RULES))
     events_history = history.filter(is_event)
-    cleanup = apply_history(current, history.filter(~is_event), month, chosen.selection.captured_at,
-                            failed_workspaces(hiding_failures(chosen.failures)))
+    cleanup = drop_explained_idle(apply_history(current, history.filter(~is_event), month,
+                                                chosen.selection.captured_at,
+                                                failed_workspaces(hiding_failures(chosen.failures)),
+                                                chosen.selection.note()))
     events = month_events(con, month, config, inputs.captured_at,
                           {r["workspace_id"]: r["workspace_name"] for r in frames["workspaces"].iter_rows(named=True)})
     event_findings = apply_suppressions(events.findings, config, inputs.captured_at.date())

@@ -22,13 +22,13 @@ with each other: the same capture cannot show a change.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
 from dagster_project.azure_ids import ArmId
 from dagster_project.findings.model import FINDINGS_SCHEMA
-from dagster_project.inventory.history import failure_of, utc_text
+from dagster_project.inventory.history import failure_of, month_end, utc_text
 
 _TIMES = ("first_seen", "last_seen", "judged_at")
 
@@ -40,12 +40,15 @@ def _with_evidence(frame: pl.DataFrame, update) -> pl.DataFrame:
 
 
 def apply_history(current: pl.DataFrame, history: pl.DataFrame, billing_month: date, captured_at: datetime,
-                  failed: dict[tuple[str, str | None], str] | None = None) -> pl.DataFrame:
+                  failed: dict[tuple[str, str | None], str] | None = None,
+                  snapshot_note: str | None = None) -> pl.DataFrame:
     """Merge the month's evaluation (judged at `captured_at`) with the earlier captures' findings.
 
     `history` holds the published rows with a `judged_at` column
     (sql/intermediate/finding_history.sql); `failed` is `inventory.history.failed_workspaces` of the
-    capture (see the module docstring)."""
+    capture (see the module docstring); `snapshot_note` is that capture's note for the month
+    (`Selection.note`): a resolved or carried-forward row is stamped with the capture that judged
+    it, so its note is that capture's, not the one of its last observation."""
     if history.height == 0:
         return current
     failed = failed or {}
@@ -81,15 +84,19 @@ def apply_history(current: pl.DataFrame, history: pl.DataFrame, billing_month: d
     gone = gone.with_columns(pl.Series("_failure", reasons, dtype=pl.String))
     judged = utc_text(captured_at)
 
+    def restamp(evidence: dict, drop: str) -> dict:
+        kept = {k: v for k, v in evidence.items() if k not in (drop, "snapshot_note")}
+        note = snapshot_note or (f"events after {month_end(billing_month) - timedelta(days=1):%Y-%m-%d} are not cited"
+                                 if "not_cited_after_month_end" in evidence else None)
+        return {**kept, **({"snapshot_note": note} if note else {}), "snapshot_captured_at": judged}
+
     def carry(evidence: dict, row: dict) -> dict:
-        kept = {k: v for k, v in evidence.items() if k != "resolved_at"}
-        return {**kept, "snapshot_captured_at": judged, "carried_forward": (
+        return {**restamp(evidence, "resolved_at"), "carried_forward": (
             f"the workspace could not be listed in the capture of {judged} ({row['_failure']}); kept as last seen "
             f"{utc_text(row['last_seen'])}, not resolved")}
 
     def resolve(evidence: dict, row: dict) -> dict:
-        kept = {k: v for k, v in evidence.items() if k != "carried_forward"}
-        return {**kept, "snapshot_captured_at": judged, "resolved_at": judged}
+        return {**restamp(evidence, "carried_forward"), "resolved_at": judged}
 
     carried = _with_evidence(gone.filter(pl.col("_failure").is_not_null()), carry)
     resolved = _with_evidence(gone.filter(pl.col("_failure").is_null()), resolve).with_columns(

@@ -14,6 +14,7 @@ so findings say so and cite no event after the month (`censor_after_month`).
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -253,6 +254,29 @@ class MonthInventory:
     frames: dict[str, pl.DataFrame]
     selection: Selection
     failures: pl.DataFrame  # FAILURES_SCHEMA rows of that capture
+    replayed: bool = False  # another capture than the staged / published inventory tables
+
+
+@contextmanager
+def judged_inventory(con, chosen: MonthInventory):
+    """Within the block, SQL that reads the inventory tables by name (`inventory_computes`,
+    `inventory_jobs`, ...: the job split, running hours, the capacity check) reads the capture that
+    judges the month: a replayed capture's frames become this connection's temporary views of
+    those names (as the staged inventory's are, `warehouse.refresh_views`), which are restored at
+    the end. `Warehouse.stage_month` refreshes the views too: publish outside the block."""
+    from dagster_project.warehouse import refresh_views
+
+    names = list(chosen.frames) if chosen.replayed else []
+    for name in names:
+        con.register(f"_judged_{name}", chosen.frames[name])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM _judged_{name}")  # noqa: S608 (fixed table names)
+    try:
+        yield chosen
+    finally:
+        if names:
+            refresh_views(con)
+            for name in names:
+                con.unregister(f"_judged_{name}")
 
 
 @lru_cache(maxsize=4)
@@ -306,7 +330,7 @@ def month_inventory(con, month: date, store: Path | None = None) -> MonthInvento
     inventory = replay_capture(selection.capture)
     failures = pl.concat([read_failures(con, selection.captured_at),
                           failures_frame(inventory.failures, selection.captured_at)]).unique(maintain_order=True)
-    return MonthInventory(inventory.tables(), selection, failures)
+    return MonthInventory(inventory.tables(), selection, failures, replayed=True)
 
 
 def _has_table(con, name: str) -> bool:
@@ -322,11 +346,12 @@ def _captured_at(workspaces: pl.DataFrame) -> datetime | None:
 
 def store_root(inventory, out_dir: Path | str) -> Path | None:
     """The local folder of captures behind the inventory resource: its replayed `snapshot_dir`
-    (a store of one), or the snapshot store's local root (a Blob store's synced cache); None when
+    (a store of one; the `store_path` it was taken from, when given), or the snapshot store's local root (a Blob store's synced cache); None when
     neither is configured (the staged inventory alone judges every month)."""
     snapshot_dir = getattr(inventory, "snapshot_dir", None)
     if snapshot_dir:
-        return Path(snapshot_dir)
+        # A capture replayed from a local store (the CLI's --inventory STORE) is judged with its store.
+        return Path(getattr(inventory, "store_path", None) or snapshot_dir)
     if getattr(inventory, "mode", None) == "store":
         store = inventory.open_store(Path(out_dir))
         try:

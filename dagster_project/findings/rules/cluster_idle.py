@@ -4,7 +4,11 @@ share of its month than `findings.cluster_idle_share_max_pct`.
 One cause, one finding: a cluster that keeps warm nodes or scales down slowly already has the
 finding that names that fix and claims those idle hours as its savings, so this rule speaks only
 for idle that no configuration finding explains (node setup, many short jobs, a scale-down tail
-below the slow-scale-down threshold). Its savings are the idle node-hours at the observed
+below the slow-scale-down threshold). That holds over the month, not only at one capture: a
+cluster whose warm nodes were scaled down during the month still has their idle hours in the
+month's idle line, and the month's `cluster_warm_nodes` finding (resolved by that change) already
+claims them, so `drop_explained_idle` removes the idle-share finding of any cluster with a
+configuration finding in the month, open or resolved (docs/findings.md). Its savings are the idle node-hours at the observed
 on-demand rate (reserved hours are freed, not cash), never more than the idle line's cost.
 """
 
@@ -31,6 +35,19 @@ def idle_costs(allocation: pl.DataFrame) -> dict[tuple[str, str, str], Decimal]:
         "workspace_id", "aml_name", "billing_currency").agg(pl.col("effective_cost").sum())
     return {(r["workspace_id"], (r["aml_name"] or "").lower(), r["billing_currency"]): r["effective_cost"]
             for r in idle.iter_rows(named=True)}
+
+
+# The configuration findings that claim a cluster's idle hours (and name their fix).
+EXPLAINING_RULES = ("cluster_warm_nodes", "cluster_slow_scaledown")
+
+
+def drop_explained_idle(findings: pl.DataFrame) -> pl.DataFrame:
+    """The month's findings (after their history) without a `cluster_idle_share` finding on a
+    cluster that has a `cluster_warm_nodes` / `cluster_slow_scaledown` finding in the month, in
+    any status: the same idle hours are never claimed, or realized in the ledger, twice."""
+    explained = findings.filter(pl.col("rule_id").is_in(EXPLAINING_RULES))["resource_id"].str.to_lowercase()
+    return findings.filter(~((pl.col("rule_id") == "cluster_idle_share")
+                             & pl.col("resource_id").str.to_lowercase().is_in(explained.implode())))
 
 
 @rule("cluster_idle_share", "idle_compute", "Cluster mostly idle between jobs")
