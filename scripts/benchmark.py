@@ -23,6 +23,9 @@ Phases, each in its own spawned child process (peak RSS per phase):
 
   floor    one bare DuckDB query over the newest runs' files: sum(EffectiveCost) as DECIMAL by
            project tag and currency (`read_csv(all_varchar)`) — the least any tool has to do;
+  read     the 30 export columns the load publishes, read as text with the load's reader options
+           and every one forced (count of each), nothing typed or written — the least a loader
+           of the published contract has to do;
   typed    the load's typed SELECT (`insert_cost_line_items` without the INSERT) with every output
            column forced (count of each): what reading and typing costs before anything is written
            (`count(*)` would let DuckDB prune the typing);
@@ -101,6 +104,30 @@ def phase_floor(exports: str, out: str) -> tuple[float, int, str, dict]:
     seconds = time.perf_counter() - start
     rows = _data_rows(con, files)  # not timed
     return seconds, rows, f"{len(result)} project x currency groups", {}
+
+
+def phase_read(exports: str, out: str) -> tuple[float, int, str, dict]:
+    """The columns the load publishes, read as text and nothing else (count of each, so none is
+    pruned), with the load's own reader options: what any loader of the contract must pay."""
+    import duckdb
+
+    from dagster_project.costs import load
+    from dagster_project.sql import load_sql
+
+    files = _newest_files(Path(exports))
+    source = load_sql("staging/source_csv").replace("{{ordinal}}", "CAST(NULL AS BIGINT)")
+    source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("--"))
+    tmp = Path(tempfile.mkdtemp(prefix="aml-finops-bench-read-"))
+    try:
+        stub = str(load._stub(tmp, "focus", "csv"))
+        forced = ", ".join(f'count("{c}")' for c in load.FOCUS_STUB_COLUMNS)
+        con = duckdb.connect(config={"memory_limit": load.DEFAULT_MEMORY_LIMIT, "preserve_insertion_order": "true"})
+        start = time.perf_counter()
+        rows = con.execute(f"SELECT count(*), {forced} FROM ({source})", {"files": [*files, stub]}).fetchone()[0]  # noqa: S608
+        seconds = time.perf_counter() - start
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return seconds, rows, f"{len(load.FOCUS_STUB_COLUMNS)} text columns forced", {}
 
 
 def phase_typed(exports: str, out: str) -> tuple[float, int, str, dict]:
@@ -210,7 +237,7 @@ def phase_rerun(exports: str, out: str) -> tuple[float, int, str, dict]:
     return _run(exports, out, fresh=False)
 
 
-PHASES = {"floor": phase_floor, "typed": phase_typed, "ingest": phase_ingest, "pandas": phase_pandas,
+PHASES = {"floor": phase_floor, "read": phase_read, "typed": phase_typed, "ingest": phase_ingest, "pandas": phase_pandas,
           "whole": phase_whole, "rerun": phase_rerun}
 
 
@@ -344,6 +371,7 @@ TARGETS = (  # (label, numerator, denominator, limit)
     ("whole/floor", "whole", "floor", 2.5),
     ("whole/pandas", "whole", "pandas", 0.8),
     ("ingest/floor", "ingest", "floor", 1.6),
+    ("read/floor", "read", "floor", None),
     ("typed/floor", "typed", "floor", None),
     ("rerun/whole", "rerun", "whole", 0.10),
 )
@@ -357,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="cache of built tenants, reused when unchanged")
     parser.add_argument("--filler", type=Path, help="an existing filler file (see the module docstring)")
     parser.add_argument("--keep", type=Path, help="keep the warehouses written by the phases here")
-    parser.add_argument("--phases", default="floor,typed,ingest,pandas,whole,rerun", help="comma-separated subset")
+    parser.add_argument("--phases", default="floor,read,typed,ingest,pandas,whole,rerun", help="comma-separated subset")
     parser.add_argument("--repeat", type=int, default=1, help="runs per phase; the fastest is reported")
     args = parser.parse_args(argv)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
