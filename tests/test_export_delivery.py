@@ -354,6 +354,24 @@ def test_an_amount_too_large_for_exact_splits_is_a_reject(tmp_path):
     assert con.execute("SELECT source_row, reason FROM cost_rejects").fetchall() == [(1, "bad BilledCost: 1E+20")]
 
 
+def test_an_ea_list_cost_too_large_to_multiply_is_a_reject_not_a_failed_load(tmp_path):
+    """PayGPrice × Quantity of 10^18 or more overflows the exact product: that row is a reject with
+    its line and reason, the rest of the file loads (it used to fail the whole month)."""
+    header = [*EA, "PayGPrice"]
+    rows = [[*ea_row(0, "10"), "2.5"], [*ea_row(1, "20"), "99999999999"], [*ea_row(2, "30"), "4"]]
+    rows[1][EA.index("Quantity")] = "99999999"
+    rows[2][EA.index("Quantity")] = "3"
+    run = Run("daily", "r1", "2026-08-02T00:00:00Z", {"part_0_0001.csv": csv_bytes(header, rows)},
+              good={"part_0_0001.csv": [rows[0], rows[2]]}, rows={"part_0_0001.csv": 3}, export_type="ActualCost")
+    write_run(tmp_path, run)
+    con, result = load(tmp_path)
+    assert con.execute("SELECT source_row, reason FROM cost_rejects").fetchall() == [
+        (2, "list cost out of range: PayGPrice 99999999999 x Quantity 99999999")]
+    assert result.rows_loaded == 2
+    assert con.execute("SELECT source_row, list_cost FROM cost_line_items ORDER BY 1").fetchall() == [
+        (1, Decimal("2.5000000000")), (3, Decimal("12.0000000000"))]
+
+
 def test_a_file_that_cannot_be_read_at_all_fails_in_one_line_naming_it(tmp_path):
     run = Run("daily", "r1", "2026-09-02T00:00:00Z", {"part_0_0001.csv.gz": b""})
     folder = write_run(tmp_path, run)

@@ -237,13 +237,17 @@ def anomaly_findings(config: FinopsConfig, inputs: EventInputs) -> pl.DataFrame:
     parts_frame = daily.with_columns(
         pl.when(pl.col("aml_kind").is_in(AML_KINDS)).then(pl.col("workspace_id")).otherwise(pl.col("resource_id"))
         .alias("_where"))
-    parts_by_project: dict[tuple, dict[tuple, dict[date, Decimal]]] = defaultdict(dict)
-    for (currency, project, where, kind, name), series in _series(
-            parts_frame, ["billing_currency", "project", "_where", "aml_kind", "aml_name"]).items():
-        parts_by_project[(currency, project)][(where or "", kind, name or "")] = series
     for (currency, project), series in sorted(_series(daily, ["billing_currency", "project"]).items()):
-        for a in detect(series, days, observed, settings):
-            driver = driver_of(parts_by_project[(currency, project)], a.day, observed, settings)
+        anomalies = detect(series, days, observed, settings)
+        if not anomalies:
+            continue
+        # The per-resource series only of a project with an anomaly: a month at 10M line items
+        # holds millions of resource-days, and most projects have none.
+        mine = parts_frame.filter(pl.col("billing_currency") == currency, pl.col("project").eq_missing(project))
+        parts = {(where or "", kind, name or ""): part for (where, kind, name), part in _series(
+            mine, ["_where", "aml_kind", "aml_name"]).items()}
+        for a in anomalies:
+            driver = driver_of(parts, a.day, observed, settings)
             where, kind, name = driver.key if driver else ("", "other", "")
             is_aml = kind in AML_KINDS and where
             label = _resource_label(kind, name) if is_aml else (name or where.rsplit("/", 1)[-1] or kind)

@@ -13,7 +13,8 @@ File lists, the month and the cost basis are bound parameters. The only text spl
 statement is our own: a family's typed-rows fragment (`sql/staging/typed_cost_rows_*.sql`) into
 `staging/cost_line_items.sql`, and a source fragment (`source_csv.sql` or `source_parquet.sql`)
 into the `{{source}}` slot of that fragment, with one of two fixed expressions in the CSV
-fragment's `{{ordinal}}` slot.
+fragment's `{{ordinal}}` slot, and the name of the month's staged table (`month_tables`, built from
+the month) into `{{staged_table}}`.
 
 Columns a statement names but a file lacks (FOCUS 1.0 has no `x_ResourceGroupName`, for
 instance) come from a header-only "stub" file read in the same `read_csv(union_by_name=true)`

@@ -83,7 +83,13 @@ SELECT
             AND PricingModel IN ('Reservation', 'SavingsPlan') THEN CAST(0 AS DECIMAL(38, 10))
         ELSE p_cost
     END AS p_effective_cost,
-    CAST(cost_decimal(PayGPrice) * cost_decimal(Quantity) AS DECIMAL(38, 10)) AS p_list_cost,
+    -- The exact product is DECIMAL(38, 20) and overflows (an error that would fail the whole load)
+    -- from 10^18 on: a list cost that large is out of range, the row a reject (p_reason). The
+    -- DOUBLE only guards the multiplication; it never reaches a column.
+    CASE
+        WHEN abs(CAST(cost_decimal(PayGPrice) AS DOUBLE) * CAST(cost_decimal(Quantity) AS DOUBLE)) < 1e17
+            THEN CAST(cost_decimal(PayGPrice) * cost_decimal(Quantity) AS DECIMAL(38, 10))
+    END AS p_list_cost,
     upper(trim(Currency)) AS p_billing_currency,
     cost_timestamp(Date) AS p_charge_period_start,
     p_charge_period_start + INTERVAL 1 DAY AS p_charge_period_end,
@@ -159,6 +165,8 @@ SELECT
         WHEN p_cost IS NULL THEN 'bad cost: ' || p_cost_text
         WHEN Quantity IS NOT NULL AND p_consumed_quantity IS NULL THEN 'bad Quantity: ' || Quantity
         WHEN PayGPrice IS NOT NULL AND cost_decimal(PayGPrice) IS NULL THEN 'bad PayGPrice: ' || PayGPrice
+        WHEN p_list_cost IS NULL AND cost_decimal(PayGPrice) IS NOT NULL AND p_consumed_quantity IS NOT NULL
+            THEN 'list cost out of range: PayGPrice ' || PayGPrice || ' x Quantity ' || Quantity
         WHEN p_billing_currency IS NULL OR p_billing_currency = '' THEN 'missing BillingCurrency'
         WHEN Date IS NULL THEN 'missing Date'
         WHEN p_charge_period_start IS NULL THEN 'bad Date: ' || Date
