@@ -18,6 +18,20 @@ from dagster_project.demo.tenant import Tenant, build_tenant
 from dagster_project.inventory.tables import Inventory, load_inventory
 
 
+# The longest test files, run first: under `pytest -n 2 --dist loadfile` a file goes to one worker
+# whole, in collection order, so the longest one collected last was the run's tail (the kill
+# test alone takes ~2.5 minutes).
+LONGEST_FIRST = ("test_publication_kill.py", "test_export_delivery.py", "test_cli_inventory_captures.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: every other test keeps its order
+
+
 @pytest.fixture(scope="session")
 def demo_tenant() -> Tenant:
     """The demo tenant model (seed 42, three months ending at the demo's last month)."""
