@@ -17,7 +17,6 @@ from dagster_project.demo.snapshot import write_snapshot
 from dagster_project.demo.tenant import Tenant, build_tenant
 from dagster_project.inventory.tables import Inventory, load_inventory
 
-
 # The longest test files, run first: under `pytest -n 2 --dist loadfile` a file goes to one worker
 # whole, in collection order, so the longest one collected last was the run's tail (the kill
 # test alone takes ~2.5 minutes).
