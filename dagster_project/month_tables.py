@@ -40,7 +40,9 @@ def _table(table: str) -> str:
 
 
 def _db(con: duckdb.DuckDBPyConnection) -> str:
-    return '"' + con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""') + '"'
+    from dagster_project.warehouse import catalog  # the warehouse imports this module
+
+    return catalog(con)
 
 
 def template_name(table: str) -> str:
@@ -95,6 +97,8 @@ def create(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def _base_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether `schema.table` is a base table: `main.<table>` is a view once migrated, and
+    information_schema (`warehouse._table_exists`) lists views too."""
     return con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = $schema AND table_name = $name", {"schema": schema, "name": table}).fetchall()[0][0] > 0
@@ -138,10 +142,10 @@ def drop_staged(con: duckdb.DuckDBPyConnection, table: str, month: date) -> None
 def publish(con: duckdb.DuckDBPyConnection, table: str, month: date) -> int:
     """Put the staged month in place of the published one, inside the caller's transaction; the
     month's row count. Nothing staged: the published month is left as it is."""
-    staged = qualified(con, staged_name(table, month))
     if not _base_table(con, SCHEMA, staged_name(table, month)):
         raise ValueError(f"{table} {month:%Y-%m}: nothing staged to publish")
-    con.execute(f"DROP TABLE IF EXISTS {qualified(con, published_name(table, month))}")
-    con.execute(f"ALTER TABLE {staged} RENAME TO {published_name(table, month)}")
+    published = qualified(con, published_name(table, month))
+    con.execute(f"DROP TABLE IF EXISTS {published}")
+    con.execute(f"ALTER TABLE {qualified(con, staged_name(table, month))} RENAME TO {published_name(table, month)}")
     refresh(con, table)
-    return con.execute(f"SELECT count(*) FROM {qualified(con, published_name(table, month))}").fetchall()[0][0]  # noqa: S608
+    return con.execute(f"SELECT count(*) FROM {published}").fetchall()[0][0]  # noqa: S608
