@@ -3,16 +3,19 @@ hypothesis variants (fixed seed, bounded), and the budget / anomaly / alert sett
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import polars as pl
 import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from dagster_project.budgets.anomalies import baseline, check_day, detect, driver_of, median
+from dagster_project.budgets.evaluate import EventInputs, anomaly_findings
 from dagster_project.budgets.forecast import month_end_forecast
 from dagster_project.budgets.settings import Anomalies
+from dagster_project.catalog import polars_schema
 from dagster_project.config import ConfigError, parse_config
 
 START = date(2026, 3, 2)  # a Monday
@@ -256,3 +259,32 @@ def test_budget_settings_are_read():
     assert (budget.amount, budget.currency, budget.owner) == (Decimal("1500.50"), "USD", "hana@contoso.com")
     assert config.anomalies.threshold_mad == 4 and config.alerts.teams_url_env == "TEAMS_URL"
     assert parse_config({}).anomalies.enabled and parse_config({}).budgets.projects == {}
+
+
+# -- anomaly findings over a hand-built daily frame ----------------------------------------------
+
+def _daily_rows(project: str, resource: str, spike_day: date, spike: Decimal) -> list[dict]:
+    rows = []
+    for d in (date(2026, 9, 1) + timedelta(days=i) for i in range(61)):
+        for name, level in ((resource, Decimal(10)), (f"{resource}-steady", Decimal(40))):
+            amount = spike if (d == spike_day and name == resource) else level
+            rows.append({"billing_month": d.replace(day=1), "charge_day": d, "billing_currency": "USD",
+                         "project": project, "owner": f"{project}@example.com", "cost_center": None,
+                         "resource_id": f"/subscriptions/s/resourcegroups/rg/providers/x/{name}",
+                         "workspace_id": None, "aml_kind": None, "aml_name": None, "effective_cost": amount})
+    return rows
+
+
+def test_each_project_with_an_anomaly_names_its_own_driver():
+    # Two projects spike in the same month, each on its own resource: the second project's driver
+    # must be found as surely as the first's (the driver search runs once per anomalous project).
+    rows = (_daily_rows("alpha", "vm-alpha", date(2026, 10, 14), Decimal(500))
+            + _daily_rows("beta", "vm-beta", date(2026, 10, 21), Decimal(700)))
+    schema = {c: polars_schema("cost_daily")[c] for c in rows[0]}
+    daily = pl.DataFrame(rows, schema=schema)
+    inputs = EventInputs(date(2026, 10, 1), datetime(2026, 11, 2), daily, {})
+    found = anomaly_findings(parse_config({}), inputs).filter(pl.col("rule_id") == "anomaly")
+    by_project = {row["project"]: row for row in found.iter_rows(named=True)}
+    assert sorted(by_project) == ["alpha", "beta"]
+    assert "most of it: vm-alpha (+490.00)" in by_project["alpha"]["action"]
+    assert "most of it: vm-beta (+690.00)" in by_project["beta"]["action"]

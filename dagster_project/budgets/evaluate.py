@@ -234,8 +234,8 @@ def anomaly_findings(config: FinopsConfig, inputs: EventInputs) -> pl.DataFrame:
     compute_id = (pl.col("workspace_id").str.to_lowercase() + "/computes/" + pl.col("aml_name").str.to_lowercase())
     split = (pl.col("aml_kind") == "compute") & compute_id.is_in(list(inputs.job_split_clusters))
     daily = daily.filter(~split.fill_null(False))
-    where = (pl.when(pl.col("aml_kind").is_in(AML_KINDS)).then(pl.col("workspace_id"))
-             .otherwise(pl.col("resource_id")).alias("_where"))
+    location = (pl.when(pl.col("aml_kind").is_in(AML_KINDS)).then(pl.col("workspace_id"))
+                .otherwise(pl.col("resource_id")).alias("_where"))
     for (currency, project), series in sorted(_series(daily, ["billing_currency", "project"]).items()):
         anomalies = detect(series, days, observed, settings)
         if not anomalies:
@@ -243,7 +243,7 @@ def anomaly_findings(config: FinopsConfig, inputs: EventInputs) -> pl.DataFrame:
         # The per-resource series only of a project with an anomaly: a month at 10M line items
         # holds millions of resource-days, and most projects have none.
         mine = daily.filter(pl.col("billing_currency") == currency,
-                            pl.col("project").eq_missing(project)).with_columns(where)
+                            pl.col("project").eq_missing(project)).with_columns(location)
         parts = {(where or "", kind, name or ""): part for (where, kind, name), part in _series(
             mine, ["_where", "aml_kind", "aml_name"]).items()}
         for a in anomalies:
