@@ -261,6 +261,28 @@ def test_budget_settings_are_read():
     assert parse_config({}).anomalies.enabled and parse_config({}).budgets.projects == {}
 
 
+@seed(23)
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(min_value=-2000, max_value=2000), min_size=1, max_size=40),
+                min_size=1, max_size=12),
+       st.integers(min_value=0, max_value=39))
+def test_hypothesis_the_pruned_driver_search_is_the_visit_of_every_part(amounts, offset):
+    # Credits (negative amounts), gaps, ties and parts that start late: the search that stops
+    # early must name the driver a visit of every part names, with the same change.
+    day = START + timedelta(days=offset)
+    observed = set(days(41))
+    parts = {(f"ws{i % 3}", "compute", f"c{i}"): {START + timedelta(days=40 - len(values) + j): Decimal(v) / 4
+                                                   for j, v in enumerate(values) if v % 7}
+             for i, values in enumerate(amounts)}
+    every = []
+    for key, series in parts.items():
+        base = baseline(series, day, observed, LOOSE)
+        every.append((series.get(day, Decimal(0)) - (base.expected if base else Decimal(0)), key))
+    change = max(c for c, _ in every)
+    driver = driver_of(parts, day, observed, LOOSE)
+    assert driver.change == change and driver.key == min(k for c, k in every if c == change)
+
+
 # -- anomaly findings over a hand-built daily frame ----------------------------------------------
 
 def _daily_rows(project: str, resource: str, spike_day: date, spike: Decimal) -> list[dict]:

@@ -21,6 +21,7 @@ above its own expected (same baseline rule) on that day.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -117,14 +118,39 @@ class Driver:
     change: Decimal  # its spend that day minus its own expected
 
 
+class DriverSearch:
+    """The driver of a project's anomalies among its parts (resources), one day at a time.
+
+    A project of a large tenant has thousands of resources and a month can hold dozens of project
+    anomalies, so the parts are visited from the highest possible change down and the search stops
+    once no part left can beat the best: a part's expected is a median of its own amounts and of 0
+    (its observed days without spend), so it is never below the part's lowest amount or 0, and its
+    change never above its spend that day minus that floor. The answer is the one a visit of every
+    part gives, ties included (the smallest key)."""
+
+    def __init__(self, parts: Mapping[tuple, Mapping[date, Decimal]]):
+        self._parts = [(key, series, min(ZERO, min(series.values(), default=ZERO)))
+                       for key, series in parts.items()]
+
+    def driver(self, day: date, observed: set[date], settings: Anomalies) -> Driver | None:
+        best: Driver | None = None
+        # A heap, not a sort: the search usually stops after a few of thousands of parts.
+        bounded = [(floor - series.get(day, ZERO), key, index) for index, (key, series, floor) in enumerate(self._parts)]
+        heapq.heapify(bounded)
+        while bounded:
+            negative_bound, key, index = heapq.heappop(bounded)
+            if best is not None and -negative_bound < best.change:
+                break
+            series = self._parts[index][1]
+            base = baseline(series, day, observed, settings)
+            expected = base.expected if base is not None else ZERO
+            change = series.get(day, ZERO) - expected
+            if best is None or change > best.change or (change == best.change and key < best.key):
+                best = Driver(key, change)
+        return best
+
+
 def driver_of(parts: Mapping[tuple, Mapping[date, Decimal]], day: date, observed: set[date],
               settings: Anomalies) -> Driver | None:
     """The part (resource) whose spend on `day` rose most above its own expected."""
-    best: Driver | None = None
-    for key, series in parts.items():
-        base = baseline(series, day, observed, settings)
-        expected = base.expected if base is not None else ZERO
-        change = series.get(day, ZERO) - expected
-        if best is None or change > best.change or (change == best.change and key < best.key):
-            best = Driver(key, change)
-    return best
+    return DriverSearch(parts).driver(day, observed, settings)

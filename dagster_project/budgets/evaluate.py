@@ -18,7 +18,7 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from dagster_project.budgets.anomalies import Anomaly, detect, driver_of
+from dagster_project.budgets.anomalies import Anomaly, DriverSearch, detect
 from dagster_project.budgets.forecast import BudgetLine, month_end, month_end_forecast
 from dagster_project.catalog import polars_schema
 from dagster_project.config import FinopsConfig
@@ -58,8 +58,10 @@ class EventInputs:
 def _series(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, dict[date, Decimal]]:
     out: dict[tuple, dict[date, Decimal]] = defaultdict(dict)
     grouped = frame.group_by([*keys, "charge_day"]).agg(pl.col("effective_cost").sum())
-    for row in grouped.iter_rows(named=True):
-        out[tuple(row[k] for k in keys)][row["charge_day"]] = row["effective_cost"]
+    # Column lists zipped, not iter_rows(named=True): a large month has millions of resource-days.
+    columns = [grouped[k].to_list() for k in (*keys, "charge_day", "effective_cost")]
+    for *key, day, amount in zip(*columns, strict=True):
+        out[tuple(key)][day] = amount
     return out
 
 
@@ -234,6 +236,7 @@ def anomaly_findings(config: FinopsConfig, inputs: EventInputs) -> pl.DataFrame:
     compute_id = (pl.col("workspace_id").str.to_lowercase() + "/computes/" + pl.col("aml_name").str.to_lowercase())
     split = (pl.col("aml_kind") == "compute") & compute_id.is_in(list(inputs.job_split_clusters))
     daily = daily.filter(~split.fill_null(False))
+    in_month = daily.filter(pl.col("billing_month") == month)
     location = (pl.when(pl.col("aml_kind").is_in(AML_KINDS)).then(pl.col("workspace_id"))
                 .otherwise(pl.col("resource_id")).alias("_where"))
     for (currency, project), series in sorted(_series(daily, ["billing_currency", "project"]).items()):
@@ -246,12 +249,13 @@ def anomaly_findings(config: FinopsConfig, inputs: EventInputs) -> pl.DataFrame:
                             pl.col("project").eq_missing(project)).with_columns(location)
         parts = {(where or "", kind, name or ""): part for (where, kind, name), part in _series(
             mine, ["_where", "aml_kind", "aml_name"]).items()}
+        search = DriverSearch(parts)
+        owner = _main_owner(in_month, "project", project, currency)
         for a in anomalies:
-            driver = driver_of(parts, a.day, observed, settings)
+            driver = search.driver(a.day, observed, settings)
             where, kind, name = driver.key if driver else ("", "other", "")
             is_aml = kind in AML_KINDS and where
             label = _resource_label(kind, name) if is_aml else (name or where.rsplit("/", 1)[-1] or kind)
-            owner = _main_owner(daily.filter(pl.col("billing_month") == month), "project", project, currency)
             out.add("anomaly", f"project:{project.lower()}|{currency}", a.day.isoformat(),
                     severity=out._severity(a.excess), workspace=inputs.workspace_names.get(where) if is_aml else None,
                     resource_id=f"project/{project}", resource_name=f"project {project}", project=project,
