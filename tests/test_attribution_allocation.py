@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 from cost_support import EXTERNAL
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dagster_project import month_tables
 from dagster_project.attribution.allocate import (
@@ -107,6 +109,7 @@ def allocate(tmp_path: Path, lines: list[dict], computes=(), jobs=(), ws_tags=No
             from dagster_project.attribution.commitments import finance_commitments
 
             collect["usage"] = con.sql("SELECT * FROM aml_resource_usage").pl()
+            collect["daily"] = con.sql("SELECT * FROM month_daily_allocation").pl()
             collect["over_capacity"] = hours_over_capacity(con, MONTH)
             collect["commitments"] = finance_commitments(con, MONTH)
     return allocation, spend, recon
@@ -339,3 +342,40 @@ def test_more_billed_hours_than_nodes_times_hours_is_flagged(tmp_path):
     [usage] = collect["usage"].filter(pl.col("aml_name") == "ci").iter_rows(named=True)
     assert (usage["usage_hours"], usage["effective_cost"], usage["running_cost"]) == (
         Decimal("748.25"), Decimal(4), Decimal(1))
+
+
+_tenth_nanos = st.integers(min_value=-5 * 10**11, max_value=5 * 10**12).map(lambda n: Decimal(n).scaleb(-10))
+
+
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(["cluster", "storage", "tagged"]), st.integers(min_value=1, max_value=5),
+                          _tenth_nanos), min_size=1, max_size=9))
+def test_hypothesis_each_day_of_a_split_key_sums_to_its_line_items_and_its_days_to_the_month(tmp_path_factory, lines):
+    # A workspace cluster line split evenly among three clusters (thirds: a residue every day), a
+    # shared storage line split by direct spend, and a tagged line (one part), on random days.
+    computes = [_compute(n, "Standard_D4s_v3", {"project": f"p-{n}"}) for n in ("a", "b", "c")]
+    built = []
+    for row, (kind, day, amount) in enumerate(lines, start=1):
+        resource, tags = {"cluster": (WS, {"ComputeType": "AmlCompute"}), "storage": (STORAGE, {}),
+                          "tagged": (STORAGE, {"project": "tagged"})}[kind]
+        built.append(_line(resource, amount, tags, vm_size="Standard_D4s_v3" if kind == "cluster" else None, row=row,
+                           charge_period_start=datetime(2026, 10, day), charge_period_end=datetime(2026, 10, day + 1)))
+    collect: dict = {}
+    allocation, _, recon = allocate(tmp_path_factory.mktemp("daily"), built, computes, collect=collect)
+    daily = collect["daily"]
+    assert recon["effective_difference"].to_list() == [Decimal(0)]
+    line_days: dict = {}
+    for line in built:
+        key = (line["charge_period_start"].date(), line["resource_id"])
+        line_days[key] = line_days.get(key, Decimal(0)) + line["effective_cost"]
+    daily_days: dict = {}
+    for r in daily.iter_rows(named=True):
+        key = (r["charge_day"], r["resource_id"])
+        daily_days[key] = daily_days.get(key, Decimal(0)) + r["effective_cost"]
+    assert daily_days == {k: v for k, v in line_days.items() if k in daily_days}
+    assert sum(daily["effective_cost"], Decimal(0)) == sum(line_days.values(), Decimal(0))
+    # A part's days sum to its monthly allocation within 1e-10 per day.
+    target = ["resource_id", "project", "aml_name"]
+    monthly = {tuple(r[:3]): r[3] for r in allocation.group_by(target).agg(pl.col("effective_cost").sum()).rows()}
+    for r in daily.group_by(target).agg(pl.col("effective_cost").sum(), pl.len()).rows():
+        assert abs(r[3] - monthly[tuple(r[:3])]) <= Decimal("1e-10") * r[4]
