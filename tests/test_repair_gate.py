@@ -28,7 +28,7 @@ from dagster_project.demo.exports import EA_AMORTIZED_COLUMNS, FOCUS_1_2_COLUMNS
 from dagster_project.sql import load_sql
 
 MONTH = date(2026, 9, 1)
-GATE = re.compile(r"coalesce\(r_null OR .*?, false\) AS r_check", re.DOTALL)
+GATE = re.compile(r"coalesce\(\s*r_null OR .*?,\s*false\s*\) AS r_check", re.DOTALL | re.IGNORECASE)
 
 AMOUNTS = st.sampled_from([
     "1.25", "0", "-0.5", "1.2345678901", "1.23456789012", "0.0000000000001", "12345678901.12345678912",

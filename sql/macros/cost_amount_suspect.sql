@@ -3,4 +3,4 @@
 -- missing amount. A superset of both checks, costing two byte scans and a length: the typed-rows
 -- fragments run the exact checks only for rows where some such test is true.
 CREATE OR REPLACE TEMP MACRO cost_amount_suspect(x) AS
-    contains(x, 'E') OR contains(x, 'e') OR strlen(x) - strpos(x, '.') > 10
+contains(x, 'E') OR contains(x, 'e') OR strlen(x) - strpos(x, '.') > 10

@@ -1,2 +1,3 @@
 -- Forget a month's fingerprint before it is rebuilt, so a failed rebuild is never skipped later.
-DELETE FROM staging.run_fingerprints WHERE billing_month = $billing_month
+DELETE FROM staging.run_fingerprints
+WHERE billing_month = $billing_month

@@ -62,9 +62,11 @@ ids AS (
         -- Repair detection runs only for rows that need it: r_check is false only when no
         -- check but id_case can flag the row (tags, dates, literal NULLs and amounts all plain),
         -- which is most rows; the exact checks then never run (see p_repairs).
-        coalesce(r_null OR NOT starts_with(Tags, '{') OR contains(Date, '/')
+        coalesce(
+            r_null OR NOT starts_with(Tags, '{') OR contains(Date, '/')
             OR cost_amount_suspect(CostText) OR cost_amount_suspect(PayGPrice)
-            OR cost_amount_suspect(Quantity), false) AS r_check
+            OR cost_amount_suspect(Quantity), FALSE
+        ) AS r_check
     FROM v
 )
 
@@ -137,22 +139,23 @@ SELECT
     END AS p_commitment_discount_status,
     CostAllocationRuleName AS p_cost_allocation_rule_name,
     CASE
-        WHEN r_check THEN
-        concat_ws(
-            ',',
-            CASE WHEN cost_tags_braces(Tags) THEN 'tags_braces' END,
-            CASE WHEN contains(Date, '/') THEN 'date_mdy' END,
-            CASE WHEN r_null THEN 'null_literal' END,
-            CASE WHEN cost_scientific(CostText) OR cost_scientific(PayGPrice) OR cost_scientific(Quantity)
-                    THEN 'scientific'
-            END,
-            CASE WHEN resource_id_lower <> ResourceId OR subscription_lower <> SubscriptionId
-                    OR resource_group_lower <> ResourceGroup THEN 'id_case'
-            END,
-            CASE WHEN cost_long_decimal(CostText) OR cost_long_decimal(PayGPrice) OR cost_long_decimal(Quantity)
-                    THEN 'long_decimal'
-            END
-        )
+        WHEN r_check
+            THEN
+                concat_ws(
+                    ',',
+                    CASE WHEN cost_tags_braces(Tags) THEN 'tags_braces' END,
+                    CASE WHEN contains(Date, '/') THEN 'date_mdy' END,
+                    CASE WHEN r_null THEN 'null_literal' END,
+                    CASE WHEN cost_scientific(CostText) OR cost_scientific(PayGPrice) OR cost_scientific(Quantity)
+                            THEN 'scientific'
+                    END,
+                    CASE WHEN resource_id_lower <> ResourceId OR subscription_lower <> SubscriptionId
+                            OR resource_group_lower <> ResourceGroup THEN 'id_case'
+                    END,
+                    CASE WHEN cost_long_decimal(CostText) OR cost_long_decimal(PayGPrice) OR cost_long_decimal(Quantity)
+                            THEN 'long_decimal'
+                    END
+                )
         WHEN resource_id_lower <> ResourceId OR subscription_lower <> SubscriptionId
             OR resource_group_lower <> ResourceGroup
             THEN 'id_case'

@@ -67,10 +67,12 @@ ids AS (
         -- Repair detection runs only for rows that need it: r_check is false only when no
         -- check but id_case can flag the row (tags, dates, literal NULLs and amounts all plain),
         -- which is most rows; the exact checks then never run (see p_repairs).
-        coalesce(r_null OR NOT starts_with(Tags, '{')
+        coalesce(
+            r_null OR NOT starts_with(Tags, '{')
             OR contains(ChargePeriodStart, '/') OR contains(ChargePeriodEnd, '/')
             OR cost_amount_suspect(BilledCost) OR cost_amount_suspect(EffectiveCost)
-            OR cost_amount_suspect(ListCost) OR cost_amount_suspect(ConsumedQuantity), false) AS r_check
+            OR cost_amount_suspect(ListCost) OR cost_amount_suspect(ConsumedQuantity), FALSE
+        ) AS r_check
     FROM v
 )
 
@@ -114,22 +116,23 @@ SELECT
     CommitmentDiscountStatus AS p_commitment_discount_status,
     x_CostAllocationRuleName AS p_cost_allocation_rule_name,
     CASE
-        WHEN r_check THEN
-        concat_ws(
-            ',',
-            CASE WHEN cost_tags_braces(Tags) THEN 'tags_braces' END,
-            CASE WHEN contains(ChargePeriodStart, '/') OR contains(ChargePeriodEnd, '/') THEN 'date_mdy' END,
-            CASE WHEN r_null THEN 'null_literal' END,
-            CASE WHEN cost_scientific(BilledCost) OR cost_scientific(EffectiveCost) OR cost_scientific(ListCost)
-                    OR cost_scientific(ConsumedQuantity) THEN 'scientific'
-            END,
-            CASE WHEN resource_id_lower <> ResourceId OR sub_account_lower <> SubAccountId
-                    OR resource_group_lower <> x_ResourceGroupName THEN 'id_case'
-            END,
-            CASE WHEN cost_long_decimal(BilledCost) OR cost_long_decimal(EffectiveCost)
-                    OR cost_long_decimal(ListCost) OR cost_long_decimal(ConsumedQuantity) THEN 'long_decimal'
-            END
-        )
+        WHEN r_check
+            THEN
+                concat_ws(
+                    ',',
+                    CASE WHEN cost_tags_braces(Tags) THEN 'tags_braces' END,
+                    CASE WHEN contains(ChargePeriodStart, '/') OR contains(ChargePeriodEnd, '/') THEN 'date_mdy' END,
+                    CASE WHEN r_null THEN 'null_literal' END,
+                    CASE WHEN cost_scientific(BilledCost) OR cost_scientific(EffectiveCost) OR cost_scientific(ListCost)
+                            OR cost_scientific(ConsumedQuantity) THEN 'scientific'
+                    END,
+                    CASE WHEN resource_id_lower <> ResourceId OR sub_account_lower <> SubAccountId
+                            OR resource_group_lower <> x_ResourceGroupName THEN 'id_case'
+                    END,
+                    CASE WHEN cost_long_decimal(BilledCost) OR cost_long_decimal(EffectiveCost)
+                            OR cost_long_decimal(ListCost) OR cost_long_decimal(ConsumedQuantity) THEN 'long_decimal'
+                    END
+                )
         WHEN resource_id_lower <> ResourceId OR sub_account_lower <> SubAccountId
             OR resource_group_lower <> x_ResourceGroupName
             THEN 'id_case'
