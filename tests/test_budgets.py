@@ -303,8 +303,13 @@ def test_each_project_with_an_anomaly_names_its_own_driver():
     rows = (_daily_rows("alpha", "vm-alpha", date(2026, 10, 14), Decimal(500))
             + _daily_rows("beta", "vm-beta", date(2026, 10, 21), Decimal(700)))
     schema = {c: polars_schema("cost_daily")[c] for c in rows[0]}
-    daily = pl.DataFrame(rows, schema=schema)
-    inputs = EventInputs(date(2026, 10, 1), datetime(2026, 11, 2), daily, {})
+    resource_days = pl.DataFrame(rows, schema=schema).rename({"resource_id": "location"})  # none is Azure ML
+    daily = resource_days.drop("location")
+
+    def project_days(currency: str, project: str | None) -> pl.DataFrame:
+        return resource_days.filter(pl.col("billing_currency") == currency, pl.col("project").eq_missing(project))
+
+    inputs = EventInputs(date(2026, 10, 1), datetime(2026, 11, 2), daily, {}, project_days)
     found = anomaly_findings(parse_config({}), inputs).filter(pl.col("rule_id") == "anomaly")
     by_project = {row["project"]: row for row in found.iter_rows(named=True)}
     assert sorted(by_project) == ["alpha", "beta"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -38,11 +39,29 @@ AML_KINDS = ("compute", "endpoint")
 BUDGET_STATUS_SCHEMA = polars_schema("budget_status")
 
 
+def _days_read(month: date, window_days: int) -> dict[str, date]:
+    """The month and the `window_days` (+ a week) before it."""
+    return {"first_day": month - timedelta(days=window_days + 7), "last_day": month_end(month), "billing_month": month}
+
+
 def daily_spend(con: duckdb.DuckDBPyConnection, month: date, window_days: int) -> pl.DataFrame:
     """The month's daily rows and the `window_days` (+ a week) before it, from `cost_daily`."""
-    first = month - timedelta(days=window_days + 7)
-    return con.sql(load_sql("intermediate/daily_spend"),
-                   params={"first_day": first, "last_day": month_end(month), "billing_month": month}).pl()
+    return con.sql(load_sql("intermediate/daily_spend"), params=_days_read(month, window_days)).pl()
+
+
+# One project's (currency, project) resource-days: project_resource_days rows.
+ResourceDays = Callable[[str, str | None], pl.DataFrame]
+
+
+def project_resource_days(con: duckdb.DuckDBPyConnection, month: date, window_days: int) -> ResourceDays:
+    """A reader of one project's resource-days over the days `daily_spend` reads."""
+    days = _days_read(month, window_days)
+
+    def read(currency: str, project: str | None) -> pl.DataFrame:
+        return con.sql(load_sql("intermediate/project_resource_days"),
+                       params={**days, "billing_currency": currency, "project": project,
+                               "aml_kinds": list(AML_KINDS)}).pl()
+    return read
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,8 @@ class EventInputs:
     captured_at: datetime
     daily: pl.DataFrame  # daily_spend rows
     workspace_names: dict[str, str]
+    # The resource-days of one project, read only for the projects with an anomaly (their drivers).
+    resource_days: ResourceDays
     # Clusters split among their jobs (job_costs): their days are not the projects' days yet.
     job_split_clusters: frozenset[str] = frozenset()
 
@@ -237,18 +258,15 @@ def anomaly_findings(config: FinopsConfig, inputs: EventInputs) -> pl.DataFrame:
     split = (pl.col("aml_kind") == "compute") & compute_id.is_in(list(inputs.job_split_clusters))
     daily = daily.filter(~split.fill_null(False))
     in_month = daily.filter(pl.col("billing_month") == month)
-    location = (pl.when(pl.col("aml_kind").is_in(AML_KINDS)).then(pl.col("workspace_id"))
-                .otherwise(pl.col("resource_id")).alias("_where"))
     for (currency, project), series in sorted(_series(daily, ["billing_currency", "project"]).items()):
         anomalies = detect(series, days, observed, settings)
         if not anomalies:
             continue
         # The per-resource series only of a project with an anomaly: a month at 10M line items
         # holds millions of resource-days, and most projects have none.
-        mine = daily.filter(pl.col("billing_currency") == currency,
-                            pl.col("project").eq_missing(project)).with_columns(location)
+        mine = inputs.resource_days(currency, project).filter(~split.fill_null(False))
         parts = {(where or "", kind, name or ""): part for (where, kind, name), part in _series(
-            mine, ["_where", "aml_kind", "aml_name"]).items()}
+            mine, ["location", "aml_kind", "aml_name"]).items()}
         search = DriverSearch(parts)
         owner = _main_owner(in_month, "project", project, currency)
         for a in anomalies:
@@ -278,10 +296,12 @@ class MonthEvents:
 
 def month_events(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig, captured_at: datetime,
                  workspace_names: dict[str, str]) -> MonthEvents:
-    daily = daily_spend(con, month, max(config.anomalies.window_days, config.budgets.forecast_days))
+    window_days = max(config.anomalies.window_days, config.budgets.forecast_days)
+    daily = daily_spend(con, month, window_days)
     clusters = frozenset(row[0] for row in con.execute(load_sql("intermediate/job_split_clusters"),
                                                        {"billing_month": month}).fetchall())
-    inputs = EventInputs(month, captured_at, daily, workspace_names, clusters)
+    inputs = EventInputs(month, captured_at, daily, workspace_names, project_resource_days(con, month, window_days),
+                         clusters)
     lines = budget_lines(config, inputs)
     findings = pl.concat([budget_findings(config, inputs, lines), anomaly_findings(config, inputs)])
     return MonthEvents(budget_status_frame(lines, month), findings)
