@@ -174,53 +174,12 @@ key_day_totals AS (
 ),
 
 key_columns AS (
-    SELECT DISTINCT
-        key_id,
-        resource_id,
-        sub_account_id,
-        resource_group,
-        tags,
-        meter_vm_size,
-        details_size_key,
-        aml_resource_type,
-        charge_description,
-        sku_meter,
-        after_stop,
-        charge_category,
-        commitment_discount_id,
-        commitment_discount_name,
-        commitment_discount_type,
-        commitment_discount_status,
-        cost_allocation_rule_name
+    SELECT DISTINCT * EXCLUDE (raw_key, billing_currency, hourly, committed)
     FROM keyed
 )
 
-SELECT
-    key_columns.key_id,
-    key_columns.resource_id,
-    key_columns.sub_account_id,
-    key_columns.resource_group,
-    key_columns.tags,
-    key_columns.meter_vm_size,
-    key_columns.details_size_key,
-    key_columns.aml_resource_type,
-    key_columns.charge_description,
-    key_columns.sku_meter,
-    key_columns.after_stop,
-    key_columns.charge_category,
-    key_columns.commitment_discount_id,
-    key_columns.commitment_discount_name,
-    key_columns.commitment_discount_type,
-    key_columns.commitment_discount_status,
-    key_columns.cost_allocation_rule_name,
-    key_day_totals.billing_currency,
-    key_day_totals.charge_day,
-    key_day_totals.effective_cost,
-    key_day_totals.billed_cost,
-    key_day_totals.usage_hours,
-    key_day_totals.running_cost,
-    key_day_totals.committed_cost,
-    key_day_totals.committed_hours,
-    key_day_totals.line_items
-FROM key_day_totals
-INNER JOIN key_columns ON key_day_totals.key_id = key_columns.key_id
+-- key_id once (USING: the one join whose star is the contract's column order), then the key's
+-- columns, then its currency, day and totals.
+SELECT *  -- noqa: RF02
+FROM key_columns
+INNER JOIN key_day_totals USING (key_id)  -- noqa: ST07
