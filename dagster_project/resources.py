@@ -15,14 +15,14 @@ from dagster import ConfigurableResource
 
 from dagster_project.config import FinopsConfig, load_config
 from dagster_project.costs.discovery import ExportSource, LocalFolderSource
-from dagster_project.warehouse import Warehouse
+from dagster_project.warehouse import DUCKDB_MEMORY_LIMIT, Warehouse
 
 
 class WarehouseResource(ConfigurableResource):
     """Where outputs are published: `<out_dir>/finops.duckdb` and `<out_dir>/parquet/`."""
 
     out_dir: str = "reports"
-    memory_limit: str = "1GB"
+    memory_limit: str = DUCKDB_MEMORY_LIMIT
 
     def get(self) -> Warehouse:
         return Warehouse(Path(self.out_dir), memory_limit=self.memory_limit)

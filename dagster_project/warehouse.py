@@ -229,12 +229,17 @@ class Publication:
     refreshed_months: list[date] = field(default_factory=list)
 
 
+# DuckDB's memory cap for a run's connections (the load included): statements beyond it spill to
+# disk instead of growing the process (docs/performance.md).
+DUCKDB_MEMORY_LIMIT = "1GB"
+
+
 @dataclass(frozen=True)
 class Warehouse:
     """Where outputs go: `<out>/finops.duckdb` and `<out>/parquet/<table>/…`."""
 
     out_dir: Path
-    memory_limit: str = "1GB"
+    memory_limit: str = DUCKDB_MEMORY_LIMIT
     threads: int | None = None
 
     @property

@@ -113,6 +113,7 @@ def phase_read(exports: str, out: str) -> tuple[float, int, str, dict]:
 
     from dagster_project.costs import load
     from dagster_project.sql import load_sql
+    from dagster_project.warehouse import DUCKDB_MEMORY_LIMIT
 
     files = _newest_files(Path(exports))
     source = load_sql("staging/source_csv").replace("{{ordinal}}", "CAST(NULL AS BIGINT)")
@@ -121,7 +122,7 @@ def phase_read(exports: str, out: str) -> tuple[float, int, str, dict]:
     try:
         stub = str(load._stub(tmp, "focus", "csv"))
         forced = ", ".join(f'count("{c}")' for c in load.FOCUS_STUB_COLUMNS)
-        con = duckdb.connect(config={"memory_limit": load.DEFAULT_MEMORY_LIMIT, "preserve_insertion_order": "true"})
+        con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order": "true"})
         start = time.perf_counter()
         rows = con.execute(f"SELECT count(*), {forced} FROM ({source})", {"files": [*files, stub]}).fetchone()[0]  # noqa: S608
         seconds = time.perf_counter() - start
@@ -137,8 +138,9 @@ def phase_typed(exports: str, out: str) -> tuple[float, int, str, dict]:
     from dagster_project.costs import load
     from dagster_project.costs.discovery import months_available, runs_for_month
     from dagster_project.sql import load_sql
+    from dagster_project.warehouse import DUCKDB_MEMORY_LIMIT
 
-    con = duckdb.connect(config={"memory_limit": load.DEFAULT_MEMORY_LIMIT, "preserve_insertion_order": "true"})
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order": "true"})
     for macro in load._MACROS:
         con.execute(load_sql(f"macros/{macro}"))
     tmp = Path(tempfile.mkdtemp(prefix="aml-finops-bench-typed-"))

@@ -46,9 +46,7 @@ from dagster_project.costs.repair_csv import (
 )
 from dagster_project.costs.schemas import SchemaInfo, UnknownSchemaError, detect_schema, read_header
 from dagster_project.sql import load_sql
-from dagster_project.warehouse import mark_staged, prepare, transaction
-
-DEFAULT_MEMORY_LIMIT = "1GB"
+from dagster_project.warehouse import DUCKDB_MEMORY_LIMIT, mark_staged, prepare, transaction
 
 # Columns the typed-rows fragments name; the stub file provides the ones a file lacks.
 FOCUS_STUB_COLUMNS = (
@@ -297,7 +295,7 @@ def _repair(f: _File, tmp: Path) -> Path:
 
 
 def load_month(con: duckdb.DuckDBPyConnection, runs: list[ExportRun], month: date,
-               memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> LoadResult:
+               memory_limit: str | None = DUCKDB_MEMORY_LIMIT) -> LoadResult:
     """Stage `month` of `cost_line_items` / `cost_rejects` from the rows of `runs`.
 
     The rows go to the `staging` schema (see `dagster_project.warehouse`): readers of the public
@@ -392,7 +390,7 @@ def _load_attempt(con: duckdb.DuckDBPyConnection, files: list[_File], empty: lis
 
 
 def load_month_from_root(con: duckdb.DuckDBPyConnection, root: Path, month: date,
-                         memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> LoadResult:
+                         memory_limit: str | None = DUCKDB_MEMORY_LIMIT) -> LoadResult:
     """Discover the newest runs of `month` under `root` and load them."""
     from dagster_project.costs.discovery import runs_for_month
 
