@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from cost_support import EXTERNAL
@@ -379,3 +380,22 @@ def test_hypothesis_each_day_of_a_split_key_sums_to_its_line_items_and_its_days_
     monthly = {tuple(r[:3]): r[3] for r in allocation.group_by(target).agg(pl.col("effective_cost").sum()).rows()}
     for r in daily.group_by(target).agg(pl.col("effective_cost").sum(), pl.len()).rows():
         assert abs(r[3] - monthly[tuple(r[:3])]) <= Decimal("1e-10") * r[4]
+
+
+def test_two_kinds_of_cost_row_with_one_hash_fail_the_month_instead_of_counting_twice(tmp_path, monkeypatch):
+    # month_key_days numbers the texts a row is keyed on by their 64-bit hash. A collision cannot
+    # be found by chance, so every hash is made 0 here: two different rows must stop the month.
+    from dagster_project.attribution import allocate as allocate_module
+    from dagster_project.sql import load_sql
+
+    def colliding(name: str) -> str:
+        text = load_sql(name)
+        return text.replace("hash(", "0 * hash(") if name == "intermediate/month_key_days" else text
+
+    monkeypatch.setattr(allocate_module, "load_sql", colliding)
+    lines = [_line(STORAGE, "10", {"project": "a"}, row=1), _line(STORAGE, "20", {"project": "b"}, row=2)]
+    with pytest.raises(duckdb.Error, match="two kinds of cost row share one hash"):
+        allocate(tmp_path, lines)
+    monkeypatch.setattr(allocate_module, "load_sql", load_sql)
+    allocation, _, _ = allocate(tmp_path / "real", lines)  # the real hashes keep them apart
+    assert _by_project(allocation) == {"a": Decimal("10"), "b": Decimal("20")}

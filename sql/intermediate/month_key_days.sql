@@ -7,12 +7,33 @@
 -- The texts a row is keyed on (16 columns, JSON among them) are grouped once, without the day:
 -- a month has ~100,000 distinct ones. Grouping the rows by those texts and the day at once held
 -- millions of wide groups, which spilled under the run's memory limit (33-40 s at 10M rows in
--- one month; this chain: 8 s). The rows are then summed per number of their texts and day
--- (narrow groups); the VM size is read from the JSON, the hour units recognised and the meters
--- that keep billing after a compute stops classified once per distinct text.
+-- one month). Here the texts are numbered by their hash, and the rows summed per hash and day in
+-- narrow groups: two aggregates and no join of the line items (a join of the rows to their
+-- texts ran out of memory at 30M rows, its build side misestimated). A hash shared by two texts
+-- fails the statement rather than count rows twice. The VM size is read from the JSON, the hour
+-- units recognised and the meters that keep billing after a compute stops classified once per
+-- distinct text.
 CREATE OR REPLACE TEMP TABLE month_key_days AS
-WITH raw_texts AS (
-    SELECT DISTINCT
+WITH raw_keys AS (
+    SELECT
+        hash(
+            resource_id,
+            sub_account_id,
+            resource_group,
+            tags,
+            additional_info,
+            charge_description,
+            meter_category,
+            sku_meter,
+            charge_category,
+            commitment_discount_id,
+            commitment_discount_name,
+            commitment_discount_type,
+            commitment_discount_status,
+            cost_allocation_rule_name,
+            billing_currency,
+            consumed_unit
+        ) AS raw_key,
         resource_id,
         sub_account_id,
         resource_group,
@@ -31,45 +52,37 @@ WITH raw_texts AS (
         consumed_unit
     FROM cost_line_items
     WHERE billing_month = $billing_month
-),
-
--- MATERIALIZED: raw_key is a row number in no particular order, so both readers of raw_keys must
--- read one evaluation of it.
-raw_keys AS MATERIALIZED (
-    SELECT
-        row_number() OVER () AS raw_key,
-        *
-    FROM raw_texts
+    GROUP BY ALL
 ),
 
 raw_key_days AS (
     SELECT
-        raw_keys.raw_key,
-        CAST(coalesce(line_items.charge_period_start, $billing_month) AS DATE) AS charge_day,
-        sum(line_items.effective_cost) AS effective_cost,
-        sum(line_items.billed_cost) AS billed_cost,
-        sum(line_items.consumed_quantity) AS consumed_quantity,
+        hash(
+            resource_id,
+            sub_account_id,
+            resource_group,
+            tags,
+            additional_info,
+            charge_description,
+            meter_category,
+            sku_meter,
+            charge_category,
+            commitment_discount_id,
+            commitment_discount_name,
+            commitment_discount_type,
+            commitment_discount_status,
+            cost_allocation_rule_name,
+            billing_currency,
+            consumed_unit
+        ) AS raw_key,
+        CAST(coalesce(charge_period_start, $billing_month) AS DATE) AS charge_day,
+        sum(effective_cost) AS effective_cost,
+        sum(billed_cost) AS billed_cost,
+        sum(consumed_quantity) AS consumed_quantity,
         count(*) AS line_items
-    FROM cost_line_items AS line_items
-    INNER JOIN raw_keys
-        ON line_items.resource_id IS NOT DISTINCT FROM raw_keys.resource_id
-            AND line_items.sub_account_id IS NOT DISTINCT FROM raw_keys.sub_account_id
-            AND line_items.resource_group IS NOT DISTINCT FROM raw_keys.resource_group
-            AND line_items.tags IS NOT DISTINCT FROM raw_keys.tags
-            AND line_items.additional_info IS NOT DISTINCT FROM raw_keys.additional_info
-            AND line_items.charge_description IS NOT DISTINCT FROM raw_keys.charge_description
-            AND line_items.meter_category IS NOT DISTINCT FROM raw_keys.meter_category
-            AND line_items.sku_meter IS NOT DISTINCT FROM raw_keys.sku_meter
-            AND line_items.charge_category IS NOT DISTINCT FROM raw_keys.charge_category
-            AND line_items.commitment_discount_id IS NOT DISTINCT FROM raw_keys.commitment_discount_id
-            AND line_items.commitment_discount_name IS NOT DISTINCT FROM raw_keys.commitment_discount_name
-            AND line_items.commitment_discount_type IS NOT DISTINCT FROM raw_keys.commitment_discount_type
-            AND line_items.commitment_discount_status IS NOT DISTINCT FROM raw_keys.commitment_discount_status
-            AND line_items.cost_allocation_rule_name IS NOT DISTINCT FROM raw_keys.cost_allocation_rule_name
-            AND line_items.billing_currency IS NOT DISTINCT FROM raw_keys.billing_currency
-            AND line_items.consumed_unit IS NOT DISTINCT FROM raw_keys.consumed_unit
-    WHERE line_items.billing_month = $billing_month
-    GROUP BY raw_keys.raw_key, charge_day
+    FROM cost_line_items
+    WHERE billing_month = $billing_month
+    GROUP BY ALL
 ),
 
 classified AS (
@@ -146,7 +159,8 @@ keyed AS MATERIALIZED (
         cost_allocation_rule_name,
         billing_currency,
         hourly,
-        committed
+        committed,
+        count(*) OVER (PARTITION BY raw_key) AS texts_of_raw_key
     FROM classified
 ),
 
@@ -170,11 +184,18 @@ key_day_totals AS (
         sum(raw_key_days.line_items) AS line_items
     FROM raw_key_days
     INNER JOIN keyed ON raw_key_days.raw_key = keyed.raw_key
+    -- Two different texts with one 64-bit hash would count their rows twice: fail the month instead.
+    WHERE
+        CASE
+            WHEN keyed.texts_of_raw_key > 1
+                THEN error('month_key_days: two kinds of cost row share one hash; the month is not attributed')
+            ELSE TRUE
+        END
     GROUP BY keyed.key_id, keyed.billing_currency, raw_key_days.charge_day
 ),
 
 key_columns AS (
-    SELECT DISTINCT * EXCLUDE (raw_key, billing_currency, hourly, committed)
+    SELECT DISTINCT * EXCLUDE (raw_key, billing_currency, hourly, committed, texts_of_raw_key)
     FROM keyed
 )
 
