@@ -188,7 +188,7 @@ key_day_totals AS (
     WHERE
         CASE
             WHEN keyed.texts_of_raw_key > 1
-                THEN error('month_key_days: two kinds of cost row share one hash; the month is not attributed')
+                THEN error('month_key_days: two kinds of cost row share one hash, so the month is not attributed')
             ELSE TRUE
         END
     GROUP BY keyed.key_id, keyed.billing_currency, raw_key_days.charge_day
