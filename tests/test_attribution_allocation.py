@@ -383,14 +383,14 @@ def test_hypothesis_each_day_of_a_split_key_sums_to_its_line_items_and_its_days_
 
 
 def test_two_kinds_of_cost_row_with_one_hash_fail_the_month_instead_of_counting_twice(tmp_path, monkeypatch):
-    # month_key_days numbers the texts a row is keyed on by their 64-bit hash. A collision cannot
+    # cost_row_kinds names the texts a row is keyed on by their 64-bit hash. A collision cannot
     # be found by chance, so every hash is made 0 here: two different rows must stop the month.
     from dagster_project.attribution import allocate as allocate_module
     from dagster_project.sql import load_sql
 
     def colliding(name: str) -> str:
         text = load_sql(name)
-        return text.replace("hash(", "0 * hash(") if name == "intermediate/month_key_days" else text
+        return text.replace("hash(", "0 * hash(") if name == "intermediate/cost_row_kinds" else text
 
     monkeypatch.setattr(allocate_module, "load_sql", colliding)
     lines = [_line(STORAGE, "10", {"project": "a"}, row=1), _line(STORAGE, "20", {"project": "b"}, row=2)]

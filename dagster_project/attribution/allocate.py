@@ -80,6 +80,8 @@ def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: 
     (and, from the job split of the compute clusters, `month_job_costs` and
     `month_cost_allocation_focus`)."""
     params = {"billing_month": month}
+    con.execute(load_sql("intermediate/cost_row_kinds"))
+    con.execute(load_sql("intermediate/month_keys"), params)
     con.execute(load_sql("intermediate/month_key_days"), params)
     con.execute(load_sql("intermediate/month_key_totals"))
     keys = con.sql(load_sql("intermediate/attribution_keys")).pl()
