@@ -283,6 +283,38 @@ def test_hypothesis_the_pruned_driver_search_is_the_visit_of_every_part(amounts,
     assert driver.change == change and driver.key == min(k for c, k in every if c == change)
 
 
+@seed(29)
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=5), st.integers(min_value=0, max_value=40),
+                          st.integers(min_value=-3000, max_value=3000)), min_size=1, max_size=120),
+       )
+def test_hypothesis_the_search_over_resource_day_rows_names_the_driver_of_their_series(rows):
+    # Rows as project_resource_days reads them: several rows for one resource and day (summed),
+    # credits, missing locations and names (keyed ""), resources of one location. The search built
+    # from the rows must name what the search over hand-summed series names.
+    from dagster_project.budgets.anomalies import DriverSearch
+    from dagster_project.budgets.evaluate import _part_search
+
+    resources = [(None, "other", None), ("/subscriptions/s/disks/d1", "other", None), ("ws", "compute", "c1"),
+                 ("ws", "compute", "c2"), ("ws", "endpoint", None), ("", "other", "")]
+    frame = pl.DataFrame(
+        [{"location": resources[r][0], "aml_kind": resources[r][1], "aml_name": resources[r][2],
+          "charge_day": START + timedelta(days=d), "effective_cost": Decimal(v) / 8} for r, d, v in rows],
+        schema={"location": pl.String, "aml_kind": pl.String, "aml_name": pl.String, "charge_day": pl.Date,
+                "effective_cost": pl.Decimal(38, 10)})
+    parts: dict[tuple, dict[date, Decimal]] = {}
+    for r, d, v in rows:
+        where, kind, name = resources[r]
+        series = parts.setdefault((where or "", kind, name or ""), {})
+        day = START + timedelta(days=d)
+        series[day] = series.get(day, Decimal(0)) + Decimal(v) / 8
+    observed = set(days(41))
+    by_series, by_rows = DriverSearch.of_parts(parts), _part_search(frame)
+    for day in sorted(observed):
+        expected, found = by_series.driver(day, observed, LOOSE), by_rows.driver(day, observed, LOOSE)
+        assert (found.key, found.change) == (expected.key, expected.change), day
+
+
 # -- anomaly findings over a hand-built daily frame ----------------------------------------------
 
 def _daily_rows(project: str, resource: str, spike_day: date, spike: Decimal) -> list[dict]:

@@ -22,7 +22,7 @@ above its own expected (same baseline rule) on that day.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -126,22 +126,37 @@ class DriverSearch:
     once no part left can beat the best: a part's expected is a median of its own amounts and of 0
     (its observed days without spend), so it is never below the part's lowest amount or 0, and its
     change never above its spend that day minus that floor. The answer is the one a visit of every
-    part gives, ties included (the smallest key)."""
+    part gives, ties included (the smallest key).
 
-    def __init__(self, parts: Mapping[tuple, Mapping[date, Decimal]]):
-        self._parts = [(key, series, min(ZERO, min(series.values(), default=ZERO)))
-                       for key, series in parts.items()]
+    The parts come as columns: their keys, their floors, a day's spend per part (`spend_on`), and a
+    part's whole series (`series`), read only for the parts the search visits. A large project's
+    resource-days as Python dicts took hundreds of MB (`of_parts` builds the columns from dicts)."""
+
+    def __init__(self, keys: Sequence[tuple], floors: Sequence[Decimal],
+                 spend_on: Callable[[date], Mapping[int, Decimal]], series: Callable[[int], Mapping[date, Decimal]]):
+        if len(keys) != len(floors):
+            raise ValueError(f"{len(keys)} parts but {len(floors)} floors")
+        self._keys, self._floors, self._spend_on, self._series = list(keys), list(floors), spend_on, series
+
+    @classmethod
+    def of_parts(cls, parts: Mapping[tuple, Mapping[date, Decimal]]) -> DriverSearch:
+        """The search over parts given as key → {day: amount}."""
+        keys, series = list(parts), list(parts.values())
+        return cls(keys, [part_floor(s.values()) for s in series],
+                   lambda day: {i: s[day] for i, s in enumerate(series) if day in s}, series.__getitem__)
 
     def driver(self, day: date, observed: set[date], settings: Anomalies) -> Driver | None:
         best: Driver | None = None
+        spend = self._spend_on(day)
         # A heap, not a sort: the search usually stops after a few of thousands of parts.
-        bounded = [(floor - series.get(day, ZERO), key, index) for index, (key, series, floor) in enumerate(self._parts)]
+        bounded = [(floor - spend.get(index, ZERO), key, index)
+                   for index, (key, floor) in enumerate(zip(self._keys, self._floors, strict=True))]
         heapq.heapify(bounded)
         while bounded:
             negative_bound, key, index = heapq.heappop(bounded)
             if best is not None and -negative_bound < best.change:
                 break
-            series = self._parts[index][1]
+            series = self._series(index)
             base = baseline(series, day, observed, settings)
             expected = base.expected if base is not None else ZERO
             change = series.get(day, ZERO) - expected
@@ -150,7 +165,12 @@ class DriverSearch:
         return best
 
 
+def part_floor(amounts: Iterable[Decimal]) -> Decimal:
+    """The least a part's expected can be: its lowest amount, or 0 (see DriverSearch)."""
+    return min(ZERO, min(amounts, default=ZERO))
+
+
 def driver_of(parts: Mapping[tuple, Mapping[date, Decimal]], day: date, observed: set[date],
               settings: Anomalies) -> Driver | None:
     """The part (resource) whose spend on `day` rose most above its own expected."""
-    return DriverSearch(parts).driver(day, observed, settings)
+    return DriverSearch.of_parts(parts).driver(day, observed, settings)

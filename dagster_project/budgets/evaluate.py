@@ -18,7 +18,7 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from dagster_project.budgets.anomalies import Anomaly, DriverSearch, detect
+from dagster_project.budgets.anomalies import Anomaly, DriverSearch, detect, part_floor
 from dagster_project.budgets.forecast import BudgetLine, month_end, month_end_forecast
 from dagster_project.catalog import polars_schema
 from dagster_project.config import FinopsConfig
@@ -86,6 +86,31 @@ def _series(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, dict[date, Deci
     for index, (days, amounts) in enumerate(zip(grouped["charge_day"], grouped["effective_cost"], strict=True)):
         out[tuple(column[index] for column in columns)] = dict(zip(days.to_list(), amounts.to_list(), strict=True))
     return out
+
+
+def _part_search(resource_days: pl.DataFrame) -> DriverSearch:
+    """The driver search over one project's resources (project_resource_days rows), keyed
+    (location, kind, name) with "" for a missing location or name.
+
+    The resource-days stay in Polars; only the parts the search visits become Python series."""
+    keys = ["location", "aml_kind", "aml_name"]
+    named = resource_days.with_columns(pl.col("location").fill_null(""), pl.col("aml_name").fill_null(""))
+    per_day = named.group_by([*keys, "charge_day"]).agg(pl.col("effective_cost").sum())
+    parts = per_day.group_by(keys).agg(pl.col("charge_day"), pl.col("effective_cost"),
+                                       pl.col("effective_cost").min().alias("lowest")).with_row_index("part")
+    part_keys = list(zip(*(parts[k].to_list() for k in keys), strict=True))
+    floors = [part_floor([lowest]) for lowest in parts["lowest"].to_list()]
+    days = parts.select("part", "charge_day", "effective_cost").explode("charge_day", "effective_cost")
+    day_lists, amount_lists = parts["charge_day"], parts["effective_cost"]
+
+    def spend_on(day: date) -> dict[int, Decimal]:
+        on = days.filter(pl.col("charge_day") == day)
+        return dict(zip(on["part"].to_list(), on["effective_cost"].to_list(), strict=True))
+
+    def series(index: int) -> dict[date, Decimal]:
+        return dict(zip(day_lists[index].to_list(), amount_lists[index].to_list(), strict=True))
+
+    return DriverSearch(part_keys, floors, spend_on, series)
 
 
 def _main_owner(frame: pl.DataFrame, column: str, name: str, currency: str) -> str | None:
@@ -266,10 +291,7 @@ def anomaly_findings(config: FinopsConfig, inputs: EventInputs) -> pl.DataFrame:
             continue
         # The per-resource series only of a project with an anomaly: a month at 10M line items
         # holds millions of resource-days, and most projects have none.
-        mine = inputs.resource_days(currency, project).filter(~split.fill_null(False))
-        parts = {(where or "", kind, name or ""): part for (where, kind, name), part in _series(
-            mine, ["location", "aml_kind", "aml_name"]).items()}
-        search = DriverSearch(parts)
+        search = _part_search(inputs.resource_days(currency, project).filter(~split.fill_null(False)))
         owner = _main_owner(in_month, "project", project, currency)
         for a in anomalies:
             driver = search.driver(a.day, observed, settings)
