@@ -20,6 +20,7 @@ from assets.job_showback import JOB_CHECK_SPECS, job_split_results
 from assets.partitions import billing_month_partitions, partition_month
 from dagster_project.attribution.allocate import (
     allocation_by_method,
+    drop_allocation_tables,
     hours_over_capacity,
     inventory_index,
     reconciliation,
@@ -93,6 +94,7 @@ def cost_allocation(context: AssetExecutionContext, warehouse: WarehouseResource
         coverage = tag_coverage(con, month)
         with judged_inventory(con, chosen):
             over_capacity = hours_over_capacity(con, month)
+        drop_allocation_tables(con)
     totals = {row["billing_currency"]: row["allocated_effective_cost"] for row in recon.iter_rows(named=True)}
     yield MaterializeResult(
         asset_key="cost_allocation",
