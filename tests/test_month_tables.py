@@ -42,9 +42,10 @@ def _months(con) -> dict[date, tuple[int, Decimal]]:
 
 
 def _month_tables(con) -> list[str]:
+    """The physical tables of cost_line_items' months (other per-month tables have their own)."""
     return [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = $s ORDER BY ALL",
-        {"s": month_tables.SCHEMA}).fetchall()]
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = $s AND starts_with(table_name, $t) ORDER BY ALL",
+        {"s": month_tables.SCHEMA, "t": "cost_line_items__"}).fetchall()]
 
 
 def test_publishing_a_month_replaces_that_month_alone(tmp_path):
