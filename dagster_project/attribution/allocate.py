@@ -85,8 +85,9 @@ def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: 
     con.execute(load_sql("intermediate/month_key_days"), params)
     con.execute(load_sql("intermediate/month_key_totals"))
     keys = con.sql(load_sql("intermediate/attribution_keys")).pl()
-    amounts = con.sql(load_sql("intermediate/key_amounts")).pl()
-    resolution = resolve_attribution_keys(keys, config, index, amounts)
+    resolution = resolve_attribution_keys(keys, config, index, con.sql(load_sql("intermediate/key_amounts")).pl())
+    key_count = keys.height
+    del keys  # ~100 MB at 10M line items: not held through the allocation's statements
     con.register("attribution_resolution", resolution)
     try:
         con.execute(load_sql("marts/month_allocation"), params)
@@ -96,7 +97,7 @@ def stage_month_allocation(con: duckdb.DuckDBPyConnection, month: date, config: 
     _drop_temp_tables(con, KEY_TABLES)
     jobs = stage_job_split(con, month, config, Resolver(config, index))
     con.execute(load_sql("marts/month_usage"))
-    return StagedAllocation(keys=keys.height, parts=resolution.height, jobs=jobs)
+    return StagedAllocation(keys=key_count, parts=resolution.height, jobs=jobs)
 
 
 # The keys' temp tables, dropped as soon as the allocation is built from them; the allocation's
