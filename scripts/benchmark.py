@@ -29,6 +29,10 @@ Phases, each in its own spawned child process (peak RSS per phase):
   typed    the load's typed SELECT (`insert_cost_line_items` without the INSERT) with every output
            column forced (count of each): what reading and typing costs before anything is written
            (`count(*)` would let DuckDB prune the typing);
+  written  that typed SELECT written once as each published form, a table of a fresh DuckDB file
+           (committed) and that table as zstd Parquet, with no row numbering and no rejects moved:
+           the least a loader pays to write what the contract publishes; printed apart as `table`
+           and `parquet`;
   ingest   `load_month` of every month (discovery included) into a fresh warehouse, then the line
            items' publication (copy out of staging, Parquet mirror); printed apart as `load` and
            `publish`;
@@ -131,29 +135,43 @@ def phase_read(exports: str, out: str) -> tuple[float, int, str, dict]:
     return seconds, rows, f"{len(load.FOCUS_STUB_COLUMNS)} text columns forced", {}
 
 
-def phase_typed(exports: str, out: str) -> tuple[float, int, str, dict]:
-    """Every typed column of the load forced, nothing written (the load's own settings)."""
+def _typed_selects(exports: str, tmp: Path):
+    """Per month: the load's typed SELECT (`staging/cost_line_items` without its INSERT) and its
+    parameters, over the month's newest runs."""
+    from dagster_project.costs import load
+    from dagster_project.costs.discovery import months_available, runs_for_month
+
+    for month in months_available(Path(exports)):
+        files, _empty = load._classify(runs_for_month(Path(exports), month), month)
+        statement = load._insert_statement("focus", "csv", "bench_typed")
+        paths = [str(f.blob.path) for f in files]
+        params = {"files": [*paths, str(load._stub(tmp, "focus", "csv"))], "billing_month": month, "paths": paths,
+                  "relatives": [f.relative for f in files], "source_schema": files[0].schema.name}
+        yield statement[statement.index("WITH typed"):], params
+
+
+def _load_connection(database: str = ":memory:", preserve_order: bool = True):
     import duckdb
 
     from dagster_project.costs import load
-    from dagster_project.costs.discovery import months_available, runs_for_month
     from dagster_project.sql import load_sql
     from dagster_project.warehouse import DUCKDB_MEMORY_LIMIT
 
-    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order": "true"})
+    con = duckdb.connect(database, config={"memory_limit": DUCKDB_MEMORY_LIMIT,
+                                           "preserve_insertion_order": str(preserve_order).lower()})
     for macro in load._MACROS:
         con.execute(load_sql(f"macros/{macro}"))
+    return con
+
+
+def phase_typed(exports: str, out: str) -> tuple[float, int, str, dict]:
+    """Every typed column of the load forced, nothing written (the load's own settings)."""
+    con = _load_connection()
     tmp = Path(tempfile.mkdtemp(prefix="aml-finops-bench-typed-"))
     seconds = 0.0
     rows = 0
     try:
-        for month in months_available(Path(exports)):
-            files, _empty = load._classify(runs_for_month(Path(exports), month), month)
-            statement = load._insert_statement("focus", "csv", "bench_typed")
-            select = statement[statement.index("WITH typed"):]
-            paths = [str(f.blob.path) for f in files]
-            params = {"files": [*paths, str(load._stub(tmp, "focus", "csv"))], "billing_month": month, "paths": paths,
-                      "relatives": [f.relative for f in files], "source_schema": files[0].schema.name}
+        for select, params in _typed_selects(exports, tmp):
             columns = [d[0] for d in con.execute(f"SELECT * FROM ({select}) LIMIT 0", params).description]  # noqa: S608
             forced = ", ".join(f'count("{c}")' for c in columns)
             start = time.perf_counter()
@@ -162,6 +180,35 @@ def phase_typed(exports: str, out: str) -> tuple[float, int, str, dict]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return seconds, rows, f"{len(columns)} columns forced", {}
+
+
+def phase_written(exports: str, out: str) -> tuple[float, int, str, dict]:
+    """The typed rows written once as each published form: a table of a fresh DuckDB file
+    (committed) and that table as zstd Parquet. No row numbering (insertion order not kept), no
+    rejects moved: the least a loader of the contract pays to write what it publishes."""
+    from dagster_project.warehouse import PARQUET_COMPRESSION
+
+    folder = Path(out) / "written"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    con = _load_connection(str(folder / "written.duckdb"), preserve_order=False)
+    table = parquet = 0.0
+    rows = 0
+    try:
+        for index, (select, params) in enumerate(_typed_selects(exports, folder)):
+            start = time.perf_counter()
+            con.execute(f"CREATE TABLE month_{index} AS {select}", params)  # noqa: S608
+            con.execute("CHECKPOINT")
+            written = time.perf_counter()
+            con.execute(f"COPY month_{index} TO '{folder / f'month_{index}.parquet'}' "  # noqa: S608
+                        f"(FORMAT parquet, COMPRESSION {PARQUET_COMPRESSION})")
+            parquet += time.perf_counter() - written
+            table += written - start
+            rows += con.execute(f"SELECT count(*) FROM month_{index}").fetchone()[0]  # noqa: S608
+    finally:
+        con.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    return table + parquet, rows, "typed rows: one DuckDB table + one Parquet file", {"table": table, "parquet": parquet}
 
 
 def phase_ingest(exports: str, out: str) -> tuple[float, int, str, dict]:
@@ -239,7 +286,8 @@ def phase_rerun(exports: str, out: str) -> tuple[float, int, str, dict]:
     return _run(exports, out, fresh=False)
 
 
-PHASES = {"floor": phase_floor, "read": phase_read, "typed": phase_typed, "ingest": phase_ingest, "pandas": phase_pandas,
+PHASES = {"floor": phase_floor, "read": phase_read, "typed": phase_typed, "written": phase_written,
+          "ingest": phase_ingest, "pandas": phase_pandas,
           "whole": phase_whole, "rerun": phase_rerun}
 
 
@@ -375,6 +423,8 @@ TARGETS = (  # (label, numerator, denominator, limit)
     ("ingest/floor", "ingest", "floor", 1.6),
     ("read/floor", "read", "floor", None),
     ("typed/floor", "typed", "floor", None),
+    ("written/floor", "written", "floor", None),
+    ("whole/written", "whole", "written", None),
     ("rerun/whole", "rerun", "whole", 0.10),
 )
 
@@ -387,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="cache of built tenants, reused when unchanged")
     parser.add_argument("--filler", type=Path, help="an existing filler file (see the module docstring)")
     parser.add_argument("--keep", type=Path, help="keep the warehouses written by the phases here")
-    parser.add_argument("--phases", default="floor,read,typed,ingest,pandas,whole,rerun", help="comma-separated subset")
+    parser.add_argument("--phases", default="floor,read,typed,written,ingest,pandas,whole,rerun",
+                        help="comma-separated subset")
     parser.add_argument("--repeat", type=int, default=1, help="runs per phase; the fastest is reported")
     args = parser.parse_args(argv)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
