@@ -26,13 +26,19 @@ SELECT
     raw_key_days.charge_day,
     sum(raw_key_days.effective_cost) AS effective_cost,
     sum(raw_key_days.billed_cost) AS billed_cost,
-    coalesce(sum(raw_key_days.consumed_quantity) FILTER (WHERE month_keys.hourly AND NOT month_keys.after_stop), 0)
-        AS usage_hours,
-    coalesce(sum(raw_key_days.effective_cost) FILTER (WHERE NOT month_keys.after_stop), 0) AS running_cost,
+    coalesce(
+        sum(raw_key_days.consumed_quantity) FILTER (
+            WHERE month_keys.hourly AND NOT month_keys.attribution_key.after_stop
+        ),
+        0
+    ) AS usage_hours,
+    coalesce(
+        sum(raw_key_days.effective_cost) FILTER (WHERE NOT month_keys.attribution_key.after_stop), 0
+    ) AS running_cost,
     coalesce(sum(raw_key_days.effective_cost) FILTER (WHERE month_keys.committed), 0) AS committed_cost,
     coalesce(
         sum(raw_key_days.consumed_quantity) FILTER (
-            WHERE month_keys.committed AND month_keys.hourly AND NOT month_keys.after_stop
+            WHERE month_keys.committed AND month_keys.hourly AND NOT month_keys.attribution_key.after_stop
         ),
         0
     ) AS committed_hours,

@@ -20,7 +20,9 @@ WITH totals AS (
 -- One row per key: its kinds differ only in what the key does not keep (currency, unit, the
 -- detail JSON beyond the VM size).
 key_columns AS (
-    SELECT DISTINCT * EXCLUDE (raw_key, billing_currency, hourly, committed, texts_of_raw_key)
+    SELECT DISTINCT
+        key_id,
+        unnest(attribution_key)  -- noqa: AL03
     FROM month_keys
 )
 

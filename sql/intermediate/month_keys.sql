@@ -1,8 +1,9 @@
 -- The distinct kinds of cost row in one billing month (staged as month_keys): one row per kind
--- (raw_key, see cost_row_kinds) with the attribution key it belongs to (key_id) and that key's
--- columns. Attribution decides once per key (resource, tags, meter, commitment), not once per
+-- (raw_key, see cost_row_kinds) with the attribution key it belongs to: `attribution_key`, the
+-- key's columns as one struct (attribution_keys and month_key_totals expand it), numbered by
+-- key_id. Attribution decides once per key (resource, tags, meter, commitment), not once per
 -- row: a month of tens of millions of rows has only ~100,000 kinds. key_id numbers the keys of
--- this month only.
+-- this month only, in the order of their columns.
 -- The texts are grouped once, without the day, and the JSON classified once per distinct text:
 -- the VM size read from the detail JSON, the hour units recognised, and the meters that keep
 -- billing after a compute stops. A kind's days live apart, narrow (month_key_days): kept beside
@@ -12,25 +13,17 @@ CREATE OR REPLACE TEMP TABLE month_keys AS
 WITH raw_keys AS (
     SELECT
         raw_key,
-        resource_id,
-        sub_account_id,
-        resource_group,
-        tags,
-        additional_info,
-        charge_description,
-        meter_category,
-        sku_meter,
-        charge_category,
-        commitment_discount_id,
-        commitment_discount_name,
-        commitment_discount_type,
-        commitment_discount_status,
-        cost_allocation_rule_name,
-        billing_currency,
-        consumed_unit
+        kind
     FROM cost_row_kinds
     WHERE billing_month = $billing_month
     GROUP BY ALL
+),
+
+texts AS (
+    SELECT
+        raw_key,
+        unnest(kind)  -- noqa: AL03
+    FROM raw_keys
 ),
 
 classified AS (
@@ -64,14 +57,14 @@ classified AS (
         ) AS after_stop,
         coalesce(consumed_unit ILIKE '%hour%', FALSE) AS hourly,
         coalesce(lower(commitment_discount_status) = 'used', FALSE) AS committed
-    FROM raw_keys
-)
+    FROM texts
+),
 
--- The key's columns in key_id order: attribution_keys and month_key_totals read them as they are.
-SELECT
-    raw_key,
-    dense_rank() OVER (
-        ORDER BY
+keyed AS (
+    SELECT
+        raw_key,
+        -- The key's columns, in the order of the contract (and of key_id).
+        struct_pack(
             resource_id,
             sub_account_id,
             resource_group,
@@ -88,25 +81,19 @@ SELECT
             commitment_discount_type,
             commitment_discount_status,
             cost_allocation_rule_name
-    ) AS key_id,
-    resource_id,
-    sub_account_id,
-    resource_group,
-    tags,
-    meter_vm_size,
-    details_size_key,
-    aml_resource_type,
-    charge_description,
-    sku_meter,
-    after_stop,
-    charge_category,
-    commitment_discount_id,
-    commitment_discount_name,
-    commitment_discount_type,
-    commitment_discount_status,
-    cost_allocation_rule_name,
+        ) AS attribution_key,
+        billing_currency,
+        hourly,
+        committed
+    FROM classified
+)
+
+SELECT
+    raw_key,
+    dense_rank() OVER (ORDER BY attribution_key) AS key_id,
+    attribution_key,
     billing_currency,
     hourly,
     committed,
     count(*) OVER (PARTITION BY raw_key) AS texts_of_raw_key
-FROM classified
+FROM keyed
