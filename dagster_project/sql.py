@@ -48,3 +48,15 @@ def create_macros(con) -> None:
     """Create `MACROS` on a connection (temporary: readers too)."""
     for name in MACROS:
         con.execute(load_sql(f"macros/{name}"))
+
+
+def relation_names(con) -> frozenset[str]:
+    """The name of every table and view `con` sees, in any schema, temporary ones included (what
+    `information_schema.tables` lists). One catalog read: a caller that asks about several names
+    reads it once; each read costs milliseconds (DuckDB builds its catalog rows), not microseconds."""
+    return frozenset(row[0] for row in con.execute(load_sql("schema/relation_names")).fetchall())
+
+
+def relation_exists(con, name: str) -> bool:
+    """Whether `con` sees a table or view named `name` (`relation_names`)."""
+    return name in relation_names(con)

@@ -67,3 +67,32 @@ def test_failed_rollback_does_not_hide_the_cause(tmp_path):
             con.execute("CREATE TABLE t (a INT)")
             con.execute("ROLLBACK")  # what DuckDB does on its own after a fatal write error
             raise OSError(28, "No space left on device")
+
+
+def test_build_views_made_once_per_connection_and_the_inventory_views_follow_what_is_staged(tmp_path):
+    """refresh_views keeps the monthly and public build views of a connection (their text never
+    changes), recreates one that is missing, and redoes the inventory views every time: a staged
+    inventory table is read through its view, a discarded one no longer."""
+    import polars as pl
+
+    from dagster_project.sql import relation_exists
+    from dagster_project.warehouse import refresh_views
+
+    def temp_views(con):
+        return {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+
+    warehouse = Warehouse(tmp_path / "out")
+    with warehouse.connect() as con:
+        made = temp_views(con)
+        assert {"cost_allocation", "cost_line_items", "realized_savings"} <= made
+        con.execute("DROP VIEW temp.main.cost_allocation")
+        refresh_views(con)
+        assert temp_views(con) == made
+        assert con.execute("SELECT count(*) FROM cost_allocation").fetchall() == [(0,)]
+        warehouse.stage_inventory(con, {"inventory_workspaces": pl.DataFrame({"marker": ["staged"]})})
+        refresh_views(con)
+        assert con.execute("SELECT marker FROM inventory_workspaces").fetchall() == [("staged",)]
+        warehouse.discard_staged_inventory(con)
+        refresh_views(con)
+        assert not relation_exists(con, "inventory_workspaces")
+        assert temp_views(con) == made

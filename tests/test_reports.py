@@ -17,6 +17,8 @@ import duckdb
 import openpyxl
 import pytest
 from finance_tenant import assert_one_page_wide, assert_workbook_cells, pages_by_sheet, workbook_pdf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dagster_project import __version__, month_tables
 from dagster_project.attribution.commitments import finance_commitments
@@ -610,3 +612,30 @@ def test_cli_summary_does_not_count_the_commitment_lines_as_projects(warehouse, 
     [usd] = [line for line in out.splitlines() if line.startswith("Total USD:")]
     assert f", {len(projects)} projects;" in usd
     assert f"{len(rest)} more (total " in out
+
+
+def _one_line_by_category(text: str) -> str:
+    """The engineer pack's one-line rule spelled out with unicodedata: line breaks become spaces,
+    every other control character (category Cc) but the tab is dropped."""
+    import unicodedata
+
+    from dagster_project.reporting.engineer import _LINE_BREAKS
+
+    return "".join(ch for ch in _LINE_BREAKS.sub(" ", text) if ch == "\t" or unicodedata.category(ch) != "Cc")
+
+
+_CONTROL_HEAVY = "\t\n\r\x00\x07\x0b\x0c\x1b\x1c\x1f\x7f\x80\x85\x9f\xa0\u2028\u2029 a/é\u200b$'"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.one_of(st.text(), st.text(alphabet=st.sampled_from(_CONTROL_HEAVY), max_size=40)))
+def test_one_line_and_commented_command_drop_exactly_the_control_characters(text):
+    """Generated text (any code point, and strings dense in C0/C1 controls and line breaks): the
+    regex form of one_line keeps what a per-character category test keeps, and a commented command
+    is comment lines only, each the one-line form of its physical line."""
+    from dagster_project.reporting.engineer import _LINE_BREAKS, commented_command, one_line
+
+    assert one_line(text) == _one_line_by_category(text)
+    lines = commented_command(text).split("\n")
+    assert lines == ["# " + _one_line_by_category(part) for part in _LINE_BREAKS.split(text)]
+    assert all(line.startswith("# ") and "\r" not in line for line in lines)

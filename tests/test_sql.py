@@ -68,3 +68,24 @@ def test_vocabulary_parameters_are_bound_only_where_used():
     params = sql_parameters(statement, billing_month="2026-10-01")
     assert params == {"unallocated": UNALLOCATED, "billing_month": "2026-10-01"}
     assert sql_parameters("SELECT 1") == {}
+
+
+def test_relation_names_are_the_names_information_schema_lists():
+    """`relation_names` reads duckdb_tables()/duckdb_views() instead of the slower
+    information_schema view: the same names, tables and views, every schema, temporary ones and
+    other attached databases included; no internal view."""
+    import duckdb
+
+    from dagster_project.sql import relation_exists, relation_names
+
+    con = duckdb.connect()
+    for statement in ("CREATE TABLE t_main (a INT)", "CREATE VIEW v_main AS SELECT 1 AS a",
+                      "CREATE SCHEMA other_schema", "CREATE TABLE other_schema.t_schema (a INT)",
+                      "CREATE TEMP TABLE t_temp (a INT)", "CREATE TEMP VIEW v_temp AS SELECT 1 AS a",
+                      "ATTACH ':memory:' AS other_db", "CREATE TABLE other_db.t_attached (a INT)"):
+        con.execute(statement)
+    listed = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert relation_names(con) == listed == {"t_main", "v_main", "t_schema", "t_temp", "v_temp", "t_attached"}
+    assert relation_exists(con, "v_temp") and not relation_exists(con, "duckdb_tables")
+    con.execute("DROP VIEW v_temp")
+    assert not relation_exists(con, "v_temp")

@@ -17,25 +17,22 @@ from dagster_project.attribution.jobs import JobSplit, stage_job_split
 from dagster_project.attribution.resolve import InventoryIndex, Resolver, resolve_attribution_keys
 from dagster_project.catalog import INVENTORY_FOR_ATTRIBUTION, OPTIONAL_INVENTORY_FOR_ATTRIBUTION
 from dagster_project.config import FinopsConfig
-from dagster_project.sql import load_sql, sql_parameters
+from dagster_project.sql import load_sql, relation_names, sql_parameters
 
 
 class MissingInventoryError(RuntimeError):
     pass
 
 
-def read_inventory_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
-    """A published inventory table as a Polars frame (the inventory asset must have run)."""
-    if not _table_exists(con, table):
+def read_inventory_table(con: duckdb.DuckDBPyConnection, table: str,
+                         names: frozenset[str] | None = None) -> pl.DataFrame:
+    """A published inventory table as a Polars frame (the inventory asset must have run).
+
+    `names`: the connection's `relation_names`, when the caller reads several tables at once."""
+    if table not in (relation_names(con) if names is None else names):
         raise MissingInventoryError(
             f"table {table} is missing from the warehouse: materialize the inventory assets first")
     return con.sql(f"SELECT * FROM {table}").pl()  # noqa: S608 (identifier from a fixed list)
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": table}
-    ).fetchall()[0][0] > 0
 
 
 def inventory_index(con: duckdb.DuckDBPyConnection, month: date | None = None,
@@ -45,16 +42,17 @@ def inventory_index(con: duckdb.DuckDBPyConnection, month: date | None = None,
     `frames` (table name → frame) are inventory tables the caller already read; the rest are read.
     """
     frames = dict(frames or {})
+    names = relation_names(con)  # nothing below creates or drops a table
     for name in INVENTORY_FOR_ATTRIBUTION:
         if name not in frames:
-            frames[name] = read_inventory_table(con, name)
+            frames[name] = read_inventory_table(con, name, names)
     # Resource group and subscription tags arrived after the first snapshot format; older
     # snapshots simply have no such level.
-    optional = {name: frames[name] if name in frames else read_inventory_table(con, name)
-                if _table_exists(con, name) else None
+    optional = {name: frames[name] if name in frames else read_inventory_table(con, name, names)
+                if name in names else None
                 for name in OPTIONAL_INVENTORY_FOR_ATTRIBUTION}
     hours = None
-    if month is not None and _table_exists(con, "inventory_jobs"):
+    if month is not None and "inventory_jobs" in names:
         hours = con.sql(load_sql("intermediate/compute_running_hours"), params={"billing_month": month}).pl()
     return InventoryIndex.build(
         workspaces=frames["inventory_workspaces"],

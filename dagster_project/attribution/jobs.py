@@ -36,7 +36,7 @@ from dagster_project.attribution.resolve import Resolver, normalize_tags
 from dagster_project.catalog import polars_schema
 from dagster_project.config import FinopsConfig
 from dagster_project.money import allocate
-from dagster_project.sql import load_sql, sql_parameters
+from dagster_project.sql import load_sql, relation_exists, sql_parameters
 
 JOB_SPLIT = AllocationMethod.JOB_SPLIT.value
 CLUSTER_IDLE = AllocationMethod.CLUSTER_IDLE.value
@@ -310,11 +310,6 @@ def split_clusters(month: date, origins: pl.DataFrame, jobs: pl.DataFrame, confi
 
 # -- staging in DuckDB ----------------------------------------------------------------------------
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = $name",
-                       {"name": table}).fetchall()[0][0] > 0
-
-
 def stage_job_split(con: duckdb.DuckDBPyConnection, month: date, config: FinopsConfig, resolver: Resolver) -> JobSplit:
     """Replace the clusters' rows of the temp table `month_allocation` by their job and idle parts,
     and build the temp tables `month_job_costs` and `month_cost_allocation_focus`.
@@ -324,7 +319,7 @@ def stage_job_split(con: duckdb.DuckDBPyConnection, month: date, config: FinopsC
     params = {"billing_month": month}
     con.execute(load_sql("intermediate/job_cluster_origins"))
     origins = con.sql("SELECT * FROM job_cluster_origins").pl()
-    enabled = config.attribution.job_showback.enabled and _table_exists(con, "inventory_jobs")
+    enabled = config.attribution.job_showback.enabled and relation_exists(con, "inventory_jobs")
     if enabled:
         jobs = con.sql(load_sql("intermediate/job_node_seconds"), params=params).pl()
         types = {(r[0], r[1]): r[2] for r in con.execute(

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from dagster_project.budgets.forecast import is_weekend
 from dagster_project.budgets.settings import Anomalies
@@ -54,6 +55,14 @@ def first_spend(series: Mapping[date, Decimal]) -> date | None:
     return min((d for d, v in series.items() if v != 0), default=None)
 
 
+@lru_cache(maxsize=4096)
+def _window_days_of_kind(day: date, window_days: int) -> tuple[date, ...]:
+    """The days of `day`'s kind (weekday or weekend) among the `window_days` days before it, the
+    latest first. The same for every series of a run: computed once per day, not per series."""
+    kind = is_weekend(day)
+    return tuple(d for d in (day - timedelta(days=i) for i in range(1, window_days + 1)) if is_weekend(d) == kind)
+
+
 def baseline(series: Mapping[date, Decimal], day: date, observed: set[date], settings: Anomalies,
              since: date | None = None) -> Baseline | None:
     """The baseline of `day` from `since` (the series' first spend) on; None when no day of its
@@ -61,9 +70,8 @@ def baseline(series: Mapping[date, Decimal], day: date, observed: set[date], set
     since = first_spend(series) if since is None else since
     if since is None:
         return None
-    kind = is_weekend(day)
-    days = [day - timedelta(days=i) for i in range(1, settings.window_days + 1)]
-    values = [series.get(d, ZERO) for d in days if d in observed and d >= since and is_weekend(d) == kind]
+    values = [series.get(d, ZERO) for d in _window_days_of_kind(day, settings.window_days)
+              if d in observed and d >= since]
     if not values:
         return None
     expected = median(values)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 import duckdb
 import polars as pl
@@ -31,6 +32,13 @@ def open_findings_per_currency(con: duckdb.DuckDBPyConnection, month: date) -> p
     return con.sql(statement, params=sql_parameters(statement, billing_month=month)).pl()
 
 
+@cache
+def _scratch_database() -> duckdb.DuckDBPyConnection:
+    """An empty in-memory DuckDB for the process, opened on first use: opening one costs ~25 ms,
+    a cursor of it well under one."""
+    return duckdb.connect()
+
+
 def savings_per_currency(findings: pl.DataFrame) -> dict[str, Decimal]:
     """Open findings of a one-month frame: currency → estimated monthly savings."""
     if findings.height == 0:
@@ -38,7 +46,9 @@ def savings_per_currency(findings: pl.DataFrame) -> dict[str, Decimal]:
     months = findings["billing_month"].unique().to_list()
     if len(months) != 1:
         raise ValueError(f"savings_per_currency takes one month's findings, not {len(months)} months")
-    with duckdb.connect() as con:
+    # A cursor: its own connection (the registered frame and the temp macro are its alone, gone
+    # when it closes) to an in-memory database opened once, not a new database per call.
+    with _scratch_database().cursor() as con:
         con.register("findings", findings)
         totals = open_findings_per_currency(con, months[0])
     return {r["billing_currency"]: r["savings"] for r in totals.iter_rows(named=True) if r["open_findings"]}

@@ -203,12 +203,14 @@ def failures_frame(failures, captured_at: datetime) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=FAILURES_SCHEMA, orient="row") if rows else pl.DataFrame(schema=FAILURES_SCHEMA)
 
 
-def read_failures(con, captured_at: datetime) -> pl.DataFrame:
+def read_failures(con, captured_at: datetime, names: frozenset[str] | None = None) -> pl.DataFrame:
     """The failed calls of the capture at `captured_at` from the warehouse's `inventory_failures`
-    (empty when the table does not exist: an output folder from before it was recorded)."""
-    if not _has_table(con, "inventory_failures"):
+    (empty when the table does not exist: an output folder from before it was recorded).
+    `names`: the connection's `relation_names`, when the caller has read them."""
+    from dagster_project.sql import load_sql, relation_names
+
+    if "inventory_failures" not in (relation_names(con) if names is None else names):
         return pl.DataFrame(schema=FAILURES_SCHEMA)
-    from dagster_project.sql import load_sql
 
     frame = con.sql(load_sql("intermediate/inventory_failures_of_capture"), params={"captured_at": captured_at}).pl()
     return frame.with_columns(pl.col("captured_at").dt.convert_time_zone("UTC")).cast(dict(FAILURES_SCHEMA))
@@ -299,13 +301,15 @@ def month_inventory(con, month: date, store: Path | None = None) -> MonthInvento
     another capture is replayed through azure-ai-ml. Its failed calls come from
     `inventory_failures` and, for a replayed capture, from the replay itself."""
     from dagster_project.attribution.allocate import MissingInventoryError, read_inventory_table
+    from dagster_project.sql import relation_names
     from dagster_project.warehouse import INVENTORY_TABLES
 
     staged: dict[str, pl.DataFrame] | None
+    names = relation_names(con)  # one catalog read for every table below (nothing here creates one)
     try:
-        staged = {name: read_inventory_table(con, name) for name in INVENTORY_TABLES[:6]}
-        staged.update({name: read_inventory_table(con, name) for name in INVENTORY_TABLES[6:]
-                       if _has_table(con, name)})
+        staged = {name: read_inventory_table(con, name, names) for name in INVENTORY_TABLES[:6]}
+        staged.update({name: read_inventory_table(con, name, names) for name in INVENTORY_TABLES[6:]
+                       if name in names})
     except MissingInventoryError:
         if store is None:
             raise
@@ -319,23 +323,18 @@ def month_inventory(con, month: date, store: Path | None = None) -> MonthInvento
     if store is None:
         moment = staged_at or datetime.now(UTC)
         selection = Selection(month, Capture(moment, Path()), month_end(month))
-        return MonthInventory(staged, selection, read_failures(con, moment))
+        return MonthInventory(staged, selection, read_failures(con, moment, names))
     selection = select_capture(list_captures(store), month)
     if staged is not None and staged_at == selection.captured_at:
-        failures = read_failures(con, selection.captured_at)
-        if not _has_table(con, "inventory_failures"):
+        failures = read_failures(con, selection.captured_at, names)
+        if "inventory_failures" not in names:
             # An inventory asset that records no failures table: the replay itself says what failed.
             failures = failures_frame(replay_capture(selection.capture).failures, selection.captured_at)
         return MonthInventory(staged, selection, failures)
     inventory = replay_capture(selection.capture)
-    failures = pl.concat([read_failures(con, selection.captured_at),
+    failures = pl.concat([read_failures(con, selection.captured_at, names),
                           failures_frame(inventory.failures, selection.captured_at)]).unique(maintain_order=True)
     return MonthInventory(inventory.tables(), selection, failures, replayed=True)
-
-
-def _has_table(con, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = $name",
-                       {"name": name}).fetchall()[0][0] > 0
 
 
 def _captured_at(workspaces: pl.DataFrame) -> datetime | None:

@@ -28,6 +28,9 @@ from dagster_project.sql import load_sql, sql_parameters
 NO_OWNER = "(no owner)"
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+# The control characters (Unicode category Cc, fixed by Unicode's stability policy: C0, DEL, C1)
+# but the tab, in one regex pass (a unicodedata test per character was ~7x slower: ~0.05 s a demo run).
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 CSV_COLUMNS = ["rank", "rule_id", "severity", "category", "workspace", "resource_name", "project", "savings",
                "currency", "action", "command", "evidence", "resource_id", "finding_id", "first_seen", "last_seen"]
@@ -73,15 +76,14 @@ def one_line(text: object) -> str:
     """Text for a single line (a shell comment, a Markdown heading): line breaks become spaces and
     other control characters are dropped."""
     flat = _LINE_BREAKS.sub(" ", "" if text is None else str(text))
-    return "".join(ch for ch in flat if ch == "\t" or unicodedata.category(ch) != "Cc")
+    return _CONTROLS.sub("", flat)
 
 
 def commented_command(command: str) -> str:
     """The command as shell comment lines: every physical line starts with `# `, so nothing in it
     can run — a line break inside the command starts another comment line, never a command."""
     lines = _LINE_BREAKS.split(command)
-    return "\n".join("# " + "".join(ch for ch in line if ch == "\t" or unicodedata.category(ch) != "Cc")
-                     for line in lines)
+    return "\n".join("# " + _CONTROLS.sub("", line) for line in lines)
 
 
 # Characters that could start Markdown or HTML markup inline (emphasis, code, links, tables, tags,

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from dagster_project.money import format_money
-from dagster_project.sql import load_sql, sql_parameters
+from dagster_project.sql import load_sql, relation_exists, sql_parameters
 
 TOP_EXPERIMENTS = 10
 # Beside the owners' folders; `safe_name` strips a leading `_`, so no owner's folder is ever this.
@@ -32,8 +32,7 @@ class JobViews:
 
 def has_job_costs(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse has `job_costs` (contract 1.5; a warehouse written before has none)."""
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'job_costs'"
-                       ).fetchall()[0][0] > 0
+    return relation_exists(con, "job_costs")
 
 
 def read_job_views(con: duckdb.DuckDBPyConnection, month: date, top_n: int = TOP_EXPERIMENTS) -> JobViews:
