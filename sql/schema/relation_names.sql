@@ -3,4 +3,5 @@
 -- `duckdb_views()` directly, which costs about 2 ms where the information_schema view costs 3.5.
 SELECT table_name AS relation_name FROM duckdb_tables()
 UNION ALL
-SELECT view_name AS relation_name FROM duckdb_views() WHERE NOT internal
+SELECT view_name AS relation_name FROM duckdb_views()
+WHERE NOT internal
