@@ -75,12 +75,17 @@ class EventInputs:
     job_split_clusters: frozenset[str] = frozenset()
 
 
-def _series(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, dict[date, Decimal]]:
-    # One row per series with its days and amounts as lists: each key's texts become Python
-    # objects once, not once per day (an anomalous project of a large tenant has ~600,000
-    # resource-days).
+def _series_lists(frame: pl.DataFrame, keys: list[str], *also: pl.Expr) -> pl.DataFrame:
+    """One row per series (`keys`): its days and their summed amounts as lists (`charge_day`,
+    `effective_cost`), and the aggregations `also` over those daily amounts."""
     per_day = frame.group_by([*keys, "charge_day"]).agg(pl.col("effective_cost").sum())
-    grouped = per_day.group_by(keys).agg(pl.col("charge_day"), pl.col("effective_cost"))
+    return per_day.group_by(keys).agg(pl.col("charge_day"), pl.col("effective_cost"), *also)
+
+
+def _series(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, dict[date, Decimal]]:
+    # Built from one row per series: each key's texts become Python objects once, not once per
+    # day (an anomalous project of a large tenant has ~400,000 resource-days).
+    grouped = _series_lists(frame, keys)
     columns = [grouped[k].to_list() for k in keys]
     out: dict[tuple, dict[date, Decimal]] = {}
     for index, (days, amounts) in enumerate(zip(grouped["charge_day"], grouped["effective_cost"], strict=True)):
@@ -95,9 +100,7 @@ def _part_search(resource_days: pl.DataFrame) -> DriverSearch:
     The resource-days stay in Polars; only the parts the search visits become Python series."""
     keys = ["location", "aml_kind", "aml_name"]
     named = resource_days.with_columns(pl.col("location").fill_null(""), pl.col("aml_name").fill_null(""))
-    per_day = named.group_by([*keys, "charge_day"]).agg(pl.col("effective_cost").sum())
-    parts = per_day.group_by(keys).agg(pl.col("charge_day"), pl.col("effective_cost"),
-                                       pl.col("effective_cost").min().alias("lowest")).with_row_index("part")
+    parts = _series_lists(named, keys, pl.col("effective_cost").min().alias("lowest")).with_row_index("part")
     part_keys = list(zip(*(parts[k].to_list() for k in keys), strict=True))
     floors = [part_floor([lowest]) for lowest in parts["lowest"].to_list()]
     days = parts.select("part", "charge_day", "effective_cost").explode("charge_day", "effective_cost")
