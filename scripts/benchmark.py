@@ -34,8 +34,8 @@ Phases, each in its own spawned child process (peak RSS per phase):
            the least a loader pays to write what the contract publishes; printed apart as `table`
            and `parquet`;
   ingest   `load_month` of every month (discovery included) into a fresh warehouse, then the line
-           items' publication (copy out of staging, Parquet mirror); printed apart as `load` and
-           `publish`;
+           items' publication (a rename of the staged month table, the Parquet mirror); printed
+           apart as `load` and `publish`;
   pandas   a plain pandas script: read_csv(chunksize=1_000_000, usecols=…), json.loads of Tags,
            groupby project (floats, as such scripts do);
   whole    `runner.run_pipeline` (inventory, then per month ingest → attribute → findings →
@@ -226,7 +226,7 @@ def phase_ingest(exports: str, out: str) -> tuple[float, int, str, dict]:
             result = load_month(con, runs_for_month(Path(exports), month), month)
             rows += result.rows_loaded
             rejects += result.rows_rejected
-            # The line items become public with their month: the copy out of staging and the
+            # The line items become public with their month: the rename of their staged table and the
             # Parquet mirror, in one transaction (the rest of a month's publication is elsewhere).
             published = time.perf_counter()
             warehouse.publish(con, month)
