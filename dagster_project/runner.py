@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
+from dagster import AssetCheckSeverity, DagsterInstance
 
 from dagster_project.config import ExportsSource
 from dagster_project.findings.savings import open_findings_per_currency
@@ -257,16 +257,18 @@ def _materialize_months(exports: CostExportsResource, inventory: Path, out_dir: 
 def _materialize(resources: dict, months: list[date], warnings: list[str], published: list[date],
                  say: Callable[[str], None], instance: DagsterInstance | None = None, inventory: Path | None = None,
                  partition: str | None = None, allow_partial_inventory: bool = False) -> None:
-    from dagster_project.definitions import ALL_ASSETS, aml_inventory
+    from dagster_project.definitions import build_definitions
 
-    monthly = AssetSelection.all() - AssetSelection.assets(aml_inventory)
+    # The code location's own two jobs, resolved once for the whole run: building the asset graph
+    # and its jobs anew for every month (as `materialize()` does) cost more than a small month.
+    defs = build_definitions(resources)
+    inventory_job, monthly_job = defs.resolve_job_def("inventory_job"), defs.resolve_job_def("monthly_job")
     # A given instance keeps the runs (the alert sensor reads them); else $DAGSTER_HOME's when set
     # (the UI shows CLI runs), else an ephemeral one.
     with nullcontext(instance) if instance is not None else dagster_instance() as instance:
         say("inventory: replaying the Azure ML snapshot through azure-ai-ml")
-        result = materialize(ALL_ASSETS, selection=AssetSelection.assets(aml_inventory), resources=resources,
-                             instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG,
-                             partition_key=partition, tags={"aml-finops/trigger": "cli"})
+        result = inventory_job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG,
+                                                  partition_key=partition, tags={"aml-finops/trigger": "cli"})
         if not result.success:
             raise PipelineFailed(f"inventory: {_failure_message(result)}")
         incomplete = [c for c in result.get_asset_check_evaluations() if not c.passed]
@@ -281,9 +283,9 @@ def _materialize(resources: dict, months: list[date], warnings: list[str], publi
         warnings += [f"inventory: {c.description}" for c in incomplete]
         for index, month in enumerate(months, start=1):
             say(f"month {month:%Y-%m} ({index}/{len(months)}): ingest, attribute, find, publish")
-            result = materialize(ALL_ASSETS, selection=monthly, partition_key=month.isoformat(),
-                                 resources=resources, instance=instance, raise_on_error=False,
-                                 run_config=QUIET_RUN_CONFIG, tags={"aml-finops/trigger": "cli"})
+            result = monthly_job.execute_in_process(partition_key=month.isoformat(), instance=instance,
+                                                    raise_on_error=False, run_config=QUIET_RUN_CONFIG,
+                                                    tags={"aml-finops/trigger": "cli"})
             evaluations = result.get_asset_check_evaluations()
             blocking = [c for c in evaluations if not c.passed and c.severity == AssetCheckSeverity.ERROR]
             if not result.success or blocking:
