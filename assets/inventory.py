@@ -8,20 +8,18 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetSpec,
-    DailyPartitionsDefinition,
     MaterializeResult,
     multi_asset,
 )
 
 from assets._metadata import markdown_preview
+from assets.partitions import inventory_day_partitions
 from dagster_project.catalog import INVENTORY_TABLES, table
 from dagster_project.inventory.failures import FAILURES_TABLE, describe
 from dagster_project.resources import InventoryResource, WarehouseResource
 
 COMPLETE_CHECK = "inventory_complete"
 
-# One partition per UTC capture day; end_offset=1 includes today, the day a capture is recorded.
-inventory_day_partitions = DailyPartitionsDefinition(start_date="2020-01-01", end_offset=1, timezone="UTC")
 
 
 def _capture(context: AssetExecutionContext, inventory: InventoryResource, out_dir) -> tuple:

@@ -5,8 +5,8 @@ from dagster import AssetSelection, define_asset_job
 from assets.attribution import cost_allocation, project_spend_monthly
 from assets.costs import cost_exports
 from assets.findings import findings
-from assets.inventory import aml_inventory, inventory_day_partitions
-from assets.partitions import billing_month_partitions
+from assets.inventory import aml_inventory
+from assets.partitions import billing_month_partitions, inventory_day_partitions
 from assets.publication import published_month
 from assets.reports import monthly_reports
 

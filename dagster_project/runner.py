@@ -136,7 +136,7 @@ def dagster_instance() -> DagsterInstance:
 
 def inventory_partition(inventory: Path) -> str:
     """The capture-day partition of a snapshot folder (its `captured_at`, UTC)."""
-    from assets.inventory import inventory_day_partitions
+    from assets.partitions import inventory_day_partitions
     from dagster_project.inventory.snapshot_paths import read_snapshot_info
     from dagster_project.inventory.store import list_captures
 

@@ -84,6 +84,23 @@ def test_unchanged_inputs_skip_every_month_and_publish_nothing(copy, capsys):
     assert after["folders"] != before["folders"]  # but republished: new folders swapped in
 
 
+def test_a_run_with_every_month_unchanged_never_loads_azure_ml(copy):
+    """Skipping is the cheap path of a scheduled run with nothing new: it must not pay for the
+    inventory replay's SDK (azure-ai-ml, ~2 s to import), which only a rebuilt month needs."""
+    import subprocess
+    import sys
+
+    exports, inventory, out, config = copy
+    script = ("import sys; from dagster_project.cli import main; "
+              f"code = main(['run', '--exports', {str(exports)!r}, '--inventory', {str(inventory)!r}, "
+              f"'--out', {str(out)!r}, '--config', {str(config)!r}]); "
+              "print('azure.ai.ml loaded:', 'azure.ai.ml' in sys.modules); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Skipped 2026-10" in done.stdout
+    assert "azure.ai.ml loaded: False" in done.stdout
+
+
 @pytest.mark.parametrize("change", ["manifest", "data file", "config", "snapshot", "code"])
 def test_a_changed_input_re_runs_the_month(copy, monkeypatch, change):
     exports, inventory, out, config = copy
