@@ -412,7 +412,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args([a for a in raw if a != "--debug"])
     _quiet_dagster()
     from dagster_project.config import ConfigError
-    from dagster_project.runner import PipelineFailed, PipelineUsageError
+    from dagster_project.runner import PipelineFailed, PipelineUsageError, tune_garbage_collection
+
+    if argv is None:  # the console script: the process is ours (a caller passing argv keeps its own)
+        tune_garbage_collection()
 
     try:
         return COMMANDS[args.command](args)

@@ -276,8 +276,9 @@ def phase_pandas(exports: str, out: str) -> tuple[float, int, str, dict]:
 def _run(exports: str, out: str, fresh: bool) -> tuple[float, int, str, dict]:
     import duckdb
 
-    from dagster_project.runner import run_pipeline
+    from dagster_project.runner import run_pipeline, tune_garbage_collection
 
+    tune_garbage_collection()  # as `aml-finops run` does for its process
     inventory = Path(exports).parent / "inventory"
     target = Path(out) / "whole"
     if fresh:
@@ -390,8 +391,9 @@ def phase_demo(exports: str, out: str) -> tuple[float, int, str, dict]:
     import duckdb
     from dagster import DagsterInstance
 
-    from dagster_project.runner import run_pipeline
+    from dagster_project.runner import run_pipeline, tune_garbage_collection
 
+    tune_garbage_collection()  # as `aml-finops run` does for its process
     root = Path(exports).parent
     target = Path(out) / "demo"
     shutil.rmtree(target, ignore_errors=True)

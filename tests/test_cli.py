@@ -99,3 +99,19 @@ def test_error_lines_drop_class_paths_but_never_a_file_name():
     assert one_line("finops.yaml: findings.stale_keep_latest: bad") == "finops.yaml: findings.stale_keep_latest: bad"
     assert one_line("part_0_0001.csv: cannot be read") == "part_0_0001.csv: cannot be read"
     assert one_line("TypeError: boom") == "TypeError: boom"
+
+
+def test_only_the_console_script_changes_the_garbage_collector(tmp_path, capsys):
+    """The CLI's own process collects less often (runner.tune_garbage_collection); a caller that
+    passes argv (these tests, an embedding program) keeps its settings."""
+    import gc
+
+    before = gc.get_threshold()
+    assert main(["run", "--exports", str(tmp_path / "missing"), "--inventory", str(tmp_path)]) == 2
+    assert gc.get_threshold() == before
+    script = ("import gc, sys; from dagster_project.cli import main; sys.argv = ['aml-finops', 'run', "
+              f"'--exports', {str(tmp_path / 'missing')!r}, '--inventory', {str(tmp_path)!r}]; code = main(); "
+              "print(gc.get_threshold()); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stdout.strip() == "(50000, 20, 20)"
