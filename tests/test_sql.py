@@ -89,3 +89,28 @@ def test_relation_names_are_the_names_information_schema_lists():
     assert relation_exists(con, "v_temp") and not relation_exists(con, "duckdb_tables")
     con.execute("DROP VIEW v_temp")
     assert not relation_exists(con, "v_temp")
+
+
+def test_relations_read_once_answer_what_information_schema_does():
+    """`relations` (one catalog read for the packs): the names `relation_names` lists, and per
+    name the columns `information_schema.columns` gives in the current schema, temporary views
+    over a table of the same name included (their columns join the table's, as there)."""
+    import duckdb
+
+    from dagster_project.sql import relation_names, relations
+
+    con = duckdb.connect()
+    for statement in ("CREATE TABLE t_main (a INT, b VARCHAR)", "CREATE VIEW v_main AS SELECT 1 AS c",
+                      "CREATE SCHEMA other_schema", "CREATE TABLE other_schema.t_schema (d INT)",
+                      "CREATE TEMP VIEW t_main AS SELECT 1 AS e", "CREATE TEMP TABLE t_temp (f INT)",
+                      "ATTACH ':memory:' AS other_db", "CREATE TABLE other_db.t_attached (g INT)"):
+        con.execute(statement)
+    read = relations(con)
+    assert read.names == relation_names(con)
+    for name in read.names | {"missing"}:
+        listed = {row[0] for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $t AND table_schema = current_schema()",
+            {"t": name}).fetchall()}
+        assert read.columns_of(name) == listed, name
+    assert read.columns_of("t_main") == {"a", "b", "e"} and read.columns_of("t_schema") == frozenset()
+    assert read.columns_of("missing") == frozenset() and "missing" not in read.names
