@@ -215,6 +215,35 @@ def test_workbook_totals_equal_their_rows_on_500_projects(tenant):
     assert_workbook_cells(tenant["paths"].workbook, tenant["db"])
 
 
+def test_workbook_in_memory_has_the_bytes_of_xlsxwriters_temporary_files(tenant, tmp_path, monkeypatch):
+    """`write_workbook` assembles in memory and stamps the members itself: byte for byte the file
+    xlsxwriter's temporary-file mode writes (its creation time frozen, the one difference the
+    clock makes), on a workbook with members far larger than zipfile's 8 KiB copy chunks."""
+    import zipfile
+    from datetime import UTC, datetime
+
+    import xlsxwriter.core
+
+    from dagster_project.reporting.excel import write_workbook
+    from dagster_project.reporting.finance import read_finance_views
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+    monkeypatch.setattr(xlsxwriter.core, "datetime", Frozen)
+    with duckdb.connect(str(tenant["db"]), read_only=True) as con:
+        views = read_finance_views(con, MONTH)
+    memory, files = tmp_path / "memory" / WORKBOOK_NAME, tmp_path / "files" / WORKBOOK_NAME  # the footer names it
+    memory.parent.mkdir()
+    files.parent.mkdir()
+    assert write_workbook(views, memory, generated="x") == write_workbook(views, files, generated="x", in_memory=False)
+    assert memory.read_bytes() == files.read_bytes()
+    with zipfile.ZipFile(memory) as book:
+        assert max(member.file_size for member in book.infolist()) > 64 * 1024
+
+
 def test_workbook_names_tables_and_prints_one_page_wide(tenant):
     book = openpyxl.load_workbook(tenant["paths"].workbook)
     assert tenant["paths"].workbook.name == WORKBOOK_NAME == "workbook.xlsx"
