@@ -10,6 +10,8 @@ publication protocol's bookkeeping).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -60,3 +62,31 @@ def relation_names(con) -> frozenset[str]:
 def relation_exists(con, name: str) -> bool:
     """Whether `con` sees a table or view named `name` (`relation_names`)."""
     return name in relation_names(con)
+
+
+@dataclass(frozen=True)
+class Relations:
+    """What a connection's catalog held when read (`relations`): `names`, every table and view in
+    any schema (what `relation_names` lists); `columns`, by bare name, the columns of those in the
+    current schema (what `information_schema.columns` lists there; temporary views included)."""
+
+    names: frozenset[str]
+    columns: Mapping[str, frozenset[str]]
+
+    def columns_of(self, name: str) -> frozenset[str]:
+        """The columns of `name` in the current schema; empty when there is no such relation."""
+        return self.columns.get(name, frozenset())
+
+
+def relations(con) -> Relations:
+    """The names and columns of every relation `con` sees, in one catalog read (~5 ms, where
+    each question to `information_schema.columns` costs ~5 ms): for a caller that asks about
+    several optional tables (the packs ask about eight a month). Read it again after creating or
+    dropping one."""
+    names: set[str] = set()
+    columns: dict[str, set[str]] = {}
+    for table, column, in_current_schema in con.execute(load_sql("schema/relation_columns")).fetchall():
+        names.add(table)
+        if in_current_schema:
+            columns.setdefault(table, set()).add(column)
+    return Relations(frozenset(names), {table: frozenset(cols) for table, cols in columns.items()})

@@ -22,6 +22,10 @@ from finance_tenant import (
     pages_by_sheet,
     workbook_pdf,
 )
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
+from xlsxwriter.utility import xl_range
+from xlsxwriter.worksheet import Worksheet
 
 from assets._metadata import markdown_preview, money_text
 from dagster_project.money import (
@@ -133,6 +137,25 @@ def test_text_cells_cannot_become_formulas():
     assert safe_cell("recommendations") == "recommendations" and safe_cell(None) == ""
 
 
+@seed(18)
+@settings(max_examples=80, deadline=None)
+@given(first=st.integers(min_value=0, max_value=1_048_000), rows=st.integers(min_value=0, max_value=500),
+       column=st.integers(min_value=0, max_value=16_383))
+def test_totals_formula_shortcut_is_what_xlsxwriter_makes_of_it(first, rows, column):
+    """The workbook's worksheets pass a totals formula through untouched (speed): exactly what
+    xlsxwriter's own rewriting makes of it, with and without its future functions, on generated
+    ranges; any other formula still goes through xlsxwriter."""
+    from dagster_project.reporting.excel import _Worksheet
+
+    formula = f"SUBTOTAL(109,{xl_range(first, column, first + rows, column)})"
+    shortcut, plain = _Worksheet(), Worksheet()
+    for future in (False, True):
+        assert shortcut._prepare_formula(formula, future) == plain._prepare_formula(formula, future) == formula
+    for other in (f"XLOOKUP(1,{formula},A1:A2)", f"={formula}", f"SUBTOTAL(109,A1:A2)+STDEV.S(A1:A{first + 2})"):
+        assert shortcut._prepare_formula(other, True) == plain._prepare_formula(other, True)
+    assert shortcut._prepare_formula("XLOOKUP(1,A1:A2,B1:B2)", True).startswith("_xlfn.XLOOKUP(")
+
+
 def test_labels_are_fitted_to_their_room():
     label = "project-with-an-unusually-long-name-for-a-chart-label-005"
     fitted = fit(label, 136)
@@ -190,6 +213,35 @@ def test_chargeback_cents_add_up_on_500_projects(tenant):
 
 def test_workbook_totals_equal_their_rows_on_500_projects(tenant):
     assert_workbook_cells(tenant["paths"].workbook, tenant["db"])
+
+
+def test_workbook_in_memory_has_the_bytes_of_xlsxwriters_temporary_files(tenant, tmp_path, monkeypatch):
+    """`write_workbook` assembles in memory and stamps the members itself: byte for byte the file
+    xlsxwriter's temporary-file mode writes (its creation time frozen, the one difference the
+    clock makes), on a workbook with members far larger than zipfile's 8 KiB copy chunks."""
+    import zipfile
+    from datetime import UTC, datetime
+
+    import xlsxwriter.core
+
+    from dagster_project.reporting.excel import write_workbook
+    from dagster_project.reporting.finance import read_finance_views
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+    monkeypatch.setattr(xlsxwriter.core, "datetime", Frozen)
+    with duckdb.connect(str(tenant["db"]), read_only=True) as con:
+        views = read_finance_views(con, MONTH)
+    memory, files = tmp_path / "memory" / WORKBOOK_NAME, tmp_path / "files" / WORKBOOK_NAME  # the footer names it
+    memory.parent.mkdir()
+    files.parent.mkdir()
+    assert write_workbook(views, memory, generated="x") == write_workbook(views, files, generated="x", in_memory=False)
+    assert memory.read_bytes() == files.read_bytes()
+    with zipfile.ZipFile(memory) as book:
+        assert max(member.file_size for member in book.infolist()) > 64 * 1024
 
 
 def test_workbook_names_tables_and_prints_one_page_wide(tenant):

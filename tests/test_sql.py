@@ -70,22 +70,48 @@ def test_vocabulary_parameters_are_bound_only_where_used():
     assert sql_parameters("SELECT 1") == {}
 
 
+def _catalog_connection():
+    """Tables and views in every place a connection sees them: its schema, another schema, the
+    temporary catalog (a temporary view over the name of a table too) and an attached database."""
+    import duckdb
+
+    con = duckdb.connect()
+    for statement in ("CREATE TABLE t_main (a INT, b VARCHAR)", "CREATE VIEW v_main AS SELECT 1 AS c",
+                      "CREATE SCHEMA other_schema", "CREATE TABLE other_schema.t_schema (d INT)",
+                      "CREATE TEMP TABLE t_temp (f INT)", "CREATE TEMP VIEW v_temp AS SELECT 1 AS a",
+                      "CREATE TEMP VIEW t_main AS SELECT 1 AS e",
+                      "ATTACH ':memory:' AS other_db", "CREATE TABLE other_db.t_attached (g INT)"):
+        con.execute(statement)
+    return con
+
+
 def test_relation_names_are_the_names_information_schema_lists():
     """`relation_names` reads duckdb_tables()/duckdb_views() instead of the slower
     information_schema view: the same names, tables and views, every schema, temporary ones and
     other attached databases included; no internal view."""
-    import duckdb
-
     from dagster_project.sql import relation_exists, relation_names
 
-    con = duckdb.connect()
-    for statement in ("CREATE TABLE t_main (a INT)", "CREATE VIEW v_main AS SELECT 1 AS a",
-                      "CREATE SCHEMA other_schema", "CREATE TABLE other_schema.t_schema (a INT)",
-                      "CREATE TEMP TABLE t_temp (a INT)", "CREATE TEMP VIEW v_temp AS SELECT 1 AS a",
-                      "ATTACH ':memory:' AS other_db", "CREATE TABLE other_db.t_attached (a INT)"):
-        con.execute(statement)
+    con = _catalog_connection()
     listed = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert relation_names(con) == listed == {"t_main", "v_main", "t_schema", "t_temp", "v_temp", "t_attached"}
     assert relation_exists(con, "v_temp") and not relation_exists(con, "duckdb_tables")
     con.execute("DROP VIEW v_temp")
     assert not relation_exists(con, "v_temp")
+
+
+def test_relations_read_once_answer_what_information_schema_does():
+    """`relations` (one catalog read for the packs): the names `relation_names` lists, and per
+    name the columns `information_schema.columns` gives in the current schema, temporary views
+    over a table of the same name included (their columns join the table's, as there)."""
+    from dagster_project.sql import relation_names, relations
+
+    con = _catalog_connection()
+    read = relations(con)
+    assert read.names == relation_names(con)
+    for name in read.names | {"missing"}:
+        listed = {row[0] for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $t AND table_schema = current_schema()",
+            {"t": name}).fetchall()}
+        assert read.columns_of(name) == listed, name
+    assert read.columns_of("t_main") == {"a", "b", "e"} and read.columns_of("t_schema") == frozenset()
+    assert read.columns_of("missing") == frozenset() and "missing" not in read.names

@@ -30,7 +30,7 @@ from dagster_project.money import (
 from dagster_project.reporting.job_showback import JobViews, read_job_views
 from dagster_project.reporting.provenance import Provenance, read_provenance
 from dagster_project.reporting.review import Review, read_review
-from dagster_project.sql import create_macros, load_sql, sql_parameters
+from dagster_project.sql import Relations, create_macros, load_sql, relations, sql_parameters
 
 CURRENCY = "billing_currency"
 CENTS = pl.Decimal(38, 2)
@@ -98,6 +98,7 @@ def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: 
     params = {"billing_month": month}
     create_macros(con)  # finance_summary's change, the shares (readers too)
     install_counted_findings(con)  # the finance_findings_* views count each resource once
+    present = relations(con)  # one catalog read for every optional table below
 
     def view(name: str, **extra) -> pl.DataFrame:
         statement = load_sql(f"reports/{name}")
@@ -118,27 +119,22 @@ def read_finance_views(con: duckdb.DuckDBPyConnection, month: date, top_movers: 
         findings_by_project=view("finance_findings_by_project"),
         open_findings=view("finance_open_findings"),
         unallocated=view("finance_unallocated"),
-        commitments=read_commitments(con, month),
-        provenance=read_provenance(con, month),
-        jobs=read_job_views(con, month),
+        commitments=read_commitments(con, month, present),
+        provenance=read_provenance(con, month, present),
+        jobs=read_job_views(con, month, present=present),
         # A warehouse from before budgets (published tables only) has no budget_status.
-        budgets=view("finance_budgets") if _has_table(con, "budget_status") else pl.DataFrame(
+        budgets=view("finance_budgets") if present.columns_of("budget_status") else pl.DataFrame(
             schema={CURRENCY: pl.String}),
         anomalies=view("finance_anomalies"),
-        review=read_review(con, month),
+        review=read_review(con, month, present),
     )
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.sql(load_sql("reports/finance_table_columns"), params={"table_name": table}).fetchall())
-
-
-def read_commitments(con: duckdb.DuckDBPyConnection, month: date) -> pl.DataFrame:
+def read_commitments(con: duckdb.DuckDBPyConnection, month: date, present: Relations | None = None) -> pl.DataFrame:
     """The month's commitments (`finance_commitments`); empty when the warehouse holds no cost
-    line items to read them from (a warehouse of published tables only)."""
-    columns = {r[0] for r in con.sql(load_sql("reports/finance_table_columns"),
-                                     params={"table_name": "cost_line_items"}).fetchall()}
-    if not COMMITMENT_SOURCE_COLUMNS <= columns:
+    line items to read them from (a warehouse of published tables only). `present`: the
+    connection's `relations`, when the caller has read them."""
+    if not COMMITMENT_SOURCE_COLUMNS <= (present or relations(con)).columns_of("cost_line_items"):
         return pl.DataFrame(schema=COMMITMENT_SCHEMA)
     return finance_commitments(con, month)
 

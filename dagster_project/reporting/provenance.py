@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from dagster_project import __version__
-from dagster_project.sql import load_sql
+from dagster_project.sql import Relations, load_sql, relations
 
 # The version of the public tables' contract is the one docs/tables.md states on its first line
 # (read from the source tree); an installed wheel, which has no docs, falls back to this one.
@@ -105,28 +105,26 @@ def generated_at() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    rows = con.sql(load_sql("reports/finance_table_columns"), params={"table_name": table}).fetchall()
-    return {r[0] for r in rows}
-
-
-def read_export_runs(con: duckdb.DuckDBPyConnection, month: date) -> tuple[pl.DataFrame, str]:
-    """The month's export runs and where they were read from."""
+def read_export_runs(con: duckdb.DuckDBPyConnection, month: date,
+                     present: Relations | None = None) -> tuple[pl.DataFrame, str]:
+    """The month's export runs and where they were read from (`present`: the connection's
+    `relations`, when the caller has read them)."""
     params = {"billing_month": month}
+    present = present or relations(con)
     frame, origin = _empty_runs(), "none"
-    if set(EXPORT_RUN_COLUMNS) <= _columns(con, "export_runs"):
+    if set(EXPORT_RUN_COLUMNS) <= present.columns_of("export_runs"):
         frame, origin = con.sql(load_sql("reports/finance_export_runs"), params=params).pl(), "export_runs"
-    if frame.height == 0 and "source_file" in _columns(con, "cost_line_items"):
+    if frame.height == 0 and "source_file" in present.columns_of("cost_line_items"):
         frame, origin = con.sql(load_sql("reports/finance_source_files"), params=params).pl(), "source files"
     frame = frame.select([pl.col(c).cast(t) for c, t in RUN_COLUMNS.items()])
     return frame, origin if frame.height else "none"
 
 
-def read_provenance(con: duckdb.DuckDBPyConnection, month: date) -> Provenance:
-    runs, origin = read_export_runs(con, month)
+def read_provenance(con: duckdb.DuckDBPyConnection, month: date, present: Relations | None = None) -> Provenance:
+    present = present or relations(con)
+    runs, origin = read_export_runs(con, month, present)
     snapshot = {}
-    if _columns(con, "inventory_workspaces") and _columns(con, "inventory_computes") and _columns(
-            con, "inventory_endpoints"):
+    if all(present.columns_of(t) for t in ("inventory_workspaces", "inventory_computes", "inventory_endpoints")):
         snapshot = con.sql(load_sql("reports/finance_snapshot")).pl().row(0, named=True)
     return Provenance(
         runs=runs, runs_from=origin,

@@ -12,7 +12,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from dagster_project.sql import load_sql
+from dagster_project.sql import Relations, load_sql, relations
 
 
 @dataclass
@@ -22,9 +22,10 @@ class Review:
     captures: list[str] = field(default_factory=list)
 
 
-def read_review(con: duckdb.DuckDBPyConnection, month: date) -> Review:
-    """The month's review; empty parts for a warehouse written before these tables existed."""
-    present = {r[0] for r in con.sql(load_sql("reports/review_present_tables")).fetchall()}
+def read_review(con: duckdb.DuckDBPyConnection, month: date, relations_read: Relations | None = None) -> Review:
+    """The month's review; empty parts for a warehouse written before these tables existed
+    (`relations_read`: the connection's `relations`, when the caller has read them)."""
+    present = (relations_read or relations(con)).names
     params = {"billing_month": month}
     review = Review()
     if "inventory_changes" in present:
