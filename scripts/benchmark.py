@@ -305,6 +305,10 @@ def phase_rerun(exports: str, out: str) -> tuple[float, int, str, dict]:
 
 # -- the demo's fixed cost: what a small tenant pays before and besides its own rows ---------------
 
+DEMO_TARGET_SECONDS = 8.0
+BEFORE_CLOCK = "dagster, polars, duckdb, runner (before the CLI's clock)"
+
+
 # What the CLI's "Months: … in N s" counts: it starts after `runner` (dagster, polars, duckdb) is
 # imported; the instance's SQL storage, azure-ai-ml and the asset modules come inside it.
 def _import_seconds() -> dict:
@@ -312,7 +316,11 @@ def _import_seconds() -> dict:
     import dagster  # noqa: F401
     import duckdb  # noqa: F401
     import polars  # noqa: F401
-    marks["dagster, polars, duckdb (before the CLI's clock)"] = time.perf_counter()
+
+    from dagster_project.runner import tune_garbage_collection
+
+    marks[BEFORE_CLOCK] = time.perf_counter()
+    tune_garbage_collection()  # as `aml-finops run` does, before its clock starts
     from dagster import DagsterInstance
 
     DagsterInstance.ephemeral()  # imports Dagster's SQL storage (sqlalchemy, alembic) and builds it
@@ -360,8 +368,13 @@ def phase_dagster(exports: str, out: str) -> tuple[float, int, str, dict]:
     instance, jobs resolved once, the console logger quiet: what Dagster costs with no work."""
     from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
 
-    from dagster_project.runner import QUIET_RUN_CONFIG, inventory_partition
+    from dagster_project.runner import (
+        QUIET_RUN_CONFIG,
+        inventory_partition,
+        tune_garbage_collection,
+    )
 
+    tune_garbage_collection()  # as `aml-finops run` does
     assets, inventory_keys = _noop_assets()
     instance = DagsterInstance.ephemeral()
     months = [p.name.removeprefix("month=") for p in _demo_months(Path(exports))]
@@ -638,8 +651,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-DEMO_TARGET_SECONDS = 8.0
-BEFORE_CLOCK = "dagster, polars, duckdb (before the CLI's clock)"
 
 
 def demo_main(args, phases: list[str]) -> int:
