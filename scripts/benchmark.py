@@ -575,6 +575,33 @@ TARGETS = (  # (label, numerator, denominator, limit)
 )
 
 
+def rows_line(seconds: float, cpu: float, n: int, rss: float, detail: str) -> str:
+    return (f"{seconds:8.2f} s wall {cpu:8.2f} s cpu {n / seconds if seconds else 0:>11,.0f} rows/s {rss:7.0f} MiB  "
+            f"({n:,} rows; {detail}")
+
+
+def demo_line(seconds: float, cpu: float, n: int, rss: float, detail: str) -> str:
+    return f"{seconds:6.2f} s wall {cpu:6.2f} s cpu {rss:5.0f} MiB  ({detail}"
+
+
+def run_phases(phases: list[str], exports: Path, out: Path, repeat: int, label: str, line) -> dict[str, tuple]:
+    """Each phase `repeat` times, interleaved, printed as it ends (`line` formats its figures);
+    the fastest run of each: name → (seconds, cpu, rows, peak RSS, extra parts)."""
+    results: dict[str, tuple] = {}
+    for attempt in range(1, repeat + 1):
+        for name in phases:
+            seconds, cpu, n, detail, extra, rss, error = run_phase(name, exports, out)
+            if error:
+                print(f"{label} {name:<8} FAILED: {error}", flush=True)
+                continue
+            if name not in results or seconds < results[name][0]:
+                results[name] = (seconds, cpu, n, rss, extra)
+            parts = "".join(f"; {k} {v:.2f} s" for k, v in extra.items())
+            print(f"{label} {name:<8} {line(seconds, cpu, n, rss, detail)}{parts})"
+                  + (f" [run {attempt}/{repeat}]" if repeat > 1 else ""), flush=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, action="append", help="line items (repeatable)")
@@ -603,20 +630,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(tempfile.mkdtemp(prefix="aml-finops-bench-out-")) if args.keep is None else args.keep / f"rows-{rows}"
         out.mkdir(parents=True, exist_ok=True)
         warm_page_cache(exports)
-        results: dict[str, tuple] = {}
         try:
-            for attempt in range(1, args.repeat + 1):
-                for name in phases:
-                    seconds, cpu, n, detail, extra, rss, error = run_phase(name, exports, out)
-                    if error:
-                        print(f"{rows:>11,} {name:<8} FAILED: {error}", flush=True)
-                        continue
-                    if name not in results or seconds < results[name][0]:
-                        results[name] = (seconds, cpu, n, rss, extra)
-                    parts = "".join(f"; {k} {v:.2f} s" for k, v in extra.items())
-                    print(f"{rows:>11,} {name:<8} {seconds:8.2f} s wall {cpu:8.2f} s cpu "
-                          f"{n / seconds if seconds else 0:>11,.0f} rows/s {rss:7.0f} MiB  ({n:,} rows; {detail}{parts})"
-                          + (f" [run {attempt}/{args.repeat}]" if args.repeat > 1 else ""), flush=True)
+            results = run_phases(phases, exports, out, args.repeat, f"{rows:>11,}", rows_line)
         finally:
             if args.keep is None:
                 shutil.rmtree(out, ignore_errors=True)
@@ -651,32 +666,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-
-
 def demo_main(args, phases: list[str]) -> int:
     """The demo's phases on the demo tenant (built once under --data), fastest of --repeat."""
     from dagster_project.demo.generate import generate_demo
 
     exports = generate_demo(args.data / "demo", reuse=True).exports
     out = Path(tempfile.mkdtemp(prefix="aml-finops-bench-demo-"))
-    results: dict[str, tuple] = {}
     try:
-        for attempt in range(1, args.repeat + 1):
-            for name in phases:
-                seconds, cpu, n, detail, extra, rss, error = run_phase(name, exports, out)
-                if error:
-                    print(f"demo {name:<8} FAILED: {error}", flush=True)
-                    continue
-                if name not in results or seconds < results[name][0]:
-                    results[name] = (seconds, cpu, extra)
-                parts = "".join(f"; {k} {v:.2f} s" for k, v in extra.items())
-                print(f"demo {name:<8} {seconds:6.2f} s wall {cpu:6.2f} s cpu {rss:5.0f} MiB  ({detail}{parts})"
-                      + (f" [run {attempt}/{args.repeat}]" if args.repeat > 1 else ""), flush=True)
+        results = run_phases(phases, exports, out, args.repeat, "demo", demo_line)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end\n")
     print("| phase | part | wall s | cpu s |\n|---|---|---:|---:|")
-    for name, (seconds, cpu, extra) in results.items():
+    for name, (seconds, cpu, _n, _rss, extra) in results.items():
         print(f"| {name} | | {seconds:.2f} | {cpu:.2f} |")
         for part, value in extra.items():
             print(f"| {name} | {part} | {value:.2f} | |")
