@@ -191,8 +191,7 @@ def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
     restore them). `spend_by_dimension.sql`'s two views are `CREATE OR REPLACE VIEW` of the file,
     not temporary ones (the replace below does not match them), and are rewritten as before."""
     db = catalog(con)
-    existing = {row[0] for row in con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+    existing = {row[0] for row in con.execute(load_sql("schema/temporary_view_names")).fetchall()}
     for table in MONTHLY_TABLES:
         if table in existing:
             continue

@@ -368,6 +368,7 @@ def phase_dagster(exports: str, out: str) -> tuple[float, int, str, dict]:
     instance, jobs resolved once, the console logger quiet: what Dagster costs with no work."""
     from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
 
+    from dagster_project.costs.discovery import months_available
     from dagster_project.runner import (
         QUIET_RUN_CONFIG,
         inventory_partition,
@@ -377,7 +378,7 @@ def phase_dagster(exports: str, out: str) -> tuple[float, int, str, dict]:
     tune_garbage_collection()  # as `aml-finops run` does
     assets, inventory_keys = _noop_assets()
     instance = DagsterInstance.ephemeral()
-    months = [p.name.removeprefix("month=") for p in _demo_months(Path(exports))]
+    months = [m.isoformat() for m in months_available(Path(exports))]
     start = time.perf_counter()
     inventory = AssetSelection.assets(*inventory_keys)
     defs = Definitions(assets=assets, jobs=[define_asset_job("inventory", inventory),
@@ -390,12 +391,6 @@ def phase_dagster(exports: str, out: str) -> tuple[float, int, str, dict]:
                                                               run_config=QUIET_RUN_CONFIG)
         events += len(result.all_events)
     return time.perf_counter() - start, 0, f"{len(runs)} runs, {events} events", {}
-
-
-def _demo_months(exports: Path) -> list[Path]:
-    from dagster_project.costs.discovery import months_available
-
-    return [Path(f"month={m.isoformat()}") for m in months_available(exports)]
 
 
 def phase_demo(exports: str, out: str) -> tuple[float, int, str, dict]:

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from dagster_project.money import format_money
-from dagster_project.sql import Relations, load_sql, relation_exists, sql_parameters
+from dagster_project.sql import Relations, load_sql, relation_exists, relations, sql_parameters
 
 TOP_EXPERIMENTS = 10
 # Beside the owners' folders; `safe_name` strips a leading `_`, so no owner's folder is ever this.
@@ -38,7 +38,7 @@ def has_job_costs(con: duckdb.DuckDBPyConnection) -> bool:
 def read_job_views(con: duckdb.DuckDBPyConnection, month: date, top_n: int = TOP_EXPERIMENTS,
                    present: Relations | None = None) -> JobViews:
     """`present`: the connection's `relations`, when the caller has read them."""
-    if not ("job_costs" in present.names if present is not None else has_job_costs(con)):
+    if "job_costs" not in (present or relations(con)).names:
         return JobViews()
     def view(name: str, **extra) -> pl.DataFrame:
         statement = load_sql(f"reports/{name}")

@@ -22,17 +22,17 @@ class Review:
     captures: list[str] = field(default_factory=list)
 
 
-def read_review(con: duckdb.DuckDBPyConnection, month: date, relations_read: Relations | None = None) -> Review:
+def read_review(con: duckdb.DuckDBPyConnection, month: date, present: Relations | None = None) -> Review:
     """The month's review; empty parts for a warehouse written before these tables existed
-    (`relations_read`: the connection's `relations`, when the caller has read them)."""
-    present = (relations_read or relations(con)).names
+    (`present`: the connection's `relations`, when the caller has read them)."""
+    names = (present or relations(con)).names
     params = {"billing_month": month}
     review = Review()
-    if "inventory_changes" in present:
+    if "inventory_changes" in names:
         review.changes = con.sql(load_sql("reports/review_inventory_changes"), params=params).pl()
-    if "realized_savings" in present:
+    if "realized_savings" in names:
         review.resolved = con.sql(load_sql("reports/review_resolved_findings"), params=params).pl()
-    if "findings" in present:
+    if "findings" in names:
         review.captures = [r[0] for r in con.sql(load_sql("reports/review_judged_capture"), params=params).fetchall()
                            if r[0]]
     return review
