@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from dagster_project.reporting.chargeback import (
     chargeback_lines,
@@ -66,7 +67,11 @@ def month_reports_dir(out_dir: Path, month: date) -> Path:
     return Path(out_dir) / "reports" / f"{month:%Y-%m}"
 
 
-def _write(root: Path, views: FinanceViews, con: duckdb.DuckDBPyConnection, month: date) -> dict:
+def write_packs(root: Path, views: FinanceViews, findings: pl.DataFrame, jobs: pl.DataFrame) -> dict:
+    """Write both packs of `views.month` under `root` (an empty folder) from frames already read:
+    `findings` (`read_open_findings`) and the submitters' `jobs` (`read_submitter_jobs`). Returns
+    what was written (sheets, chargeback rows and totals, owner packs, open findings)."""
+    month = views.month
     finance = root / "finance"
     finance.mkdir(parents=True)
     generated = views.provenance.items()[3][1]
@@ -76,9 +81,8 @@ def _write(root: Path, views: FinanceViews, con: duckdb.DuckDBPyConnection, mont
     files = {"Excel workbook": WORKBOOK_NAME, "chargeback CSV": CHARGEBACK_NAME,
              "engineer pack": "../engineers/README.md"}
     (finance / HTML_NAME).write_text(render_finance_html(views, files), encoding="utf-8")
-    findings = read_open_findings(con, month)
     packs = write_engineer_pack(findings, month, root / "engineers")
-    if write_submitter_pages(read_submitter_jobs(con, month), month, root / "engineers"):
+    if write_submitter_pages(jobs, month, root / "engineers"):
         with (root / "engineers" / "README.md").open("a", encoding="utf-8") as index:
             index.write("\nWhat each submitter's jobs cost on shared compute clusters: "
                         f"[{JOBS_DIR}/README.md](<{JOBS_DIR}/README.md>)\n")
@@ -100,7 +104,7 @@ def write_month_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, month: da
     if staging is None:
         staging = final.parent / f".staging-{final.name}-{uuid.uuid4().hex[:8]}"
     try:
-        written = _write(staging, views, con, month)
+        written = write_packs(staging, views, read_open_findings(con, month), read_submitter_jobs(con, month))
     except BaseException:
         if publish_now:
             shutil.rmtree(staging, ignore_errors=True)
