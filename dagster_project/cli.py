@@ -413,13 +413,14 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_dagster()
     from dagster_project.config import ConfigError
     from dagster_project.runner import PipelineFailed, PipelineUsageError, tune_garbage_collection
+    from dagster_project.warehouse import WarehouseLayoutError
 
     if argv is None:  # the console script: the process is ours (a caller passing argv keeps its own)
         tune_garbage_collection()
 
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError, PipelineUsageError) as exc:
+    except (UsageError, ConfigError, PipelineUsageError, WarehouseLayoutError) as exc:  # the input must change
         if debug:
             raise
         _error(f"aml-finops {args.command}: error: {_one_line(exc)}")

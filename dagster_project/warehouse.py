@@ -61,6 +61,11 @@ class PublicationError(RuntimeError):
     """Publishing a month failed before its commit; the published month is unchanged."""
 
 
+class WarehouseLayoutError(ValueError):
+    """The DuckDB file holds a table whose columns are not this version's (another version of
+    aml-finops prepared it); nothing in the file was changed."""
+
+
 def swap_directory(staging: Path, final: Path) -> Path:
     """Put a fully written folder in place of `final` with renames, so readers never see a half."""
     old = None
@@ -163,22 +168,93 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     connection (see the module docstring). Safe to call more than once; refreshes the views.
 
     The DDL runs once per file and version of the statements (recorded in `staging.ddl_version`),
-    not on each of the dozens of writer connections a run opens."""
-    db = catalog(con)
+    not on each of the dozens of writer connections a run opens. A file another version prepared
+    is first held to this version's layout (`layout_difference`): `CREATE TABLE IF NOT EXISTS`
+    keeps an older table as it is, and a row written into it by name would lose the columns it
+    lacks. Such a file is refused, unchanged (`WarehouseLayoutError`)."""
     if not _prepared(con):
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {db}.{STAGING}")
-        _create_tables(con, "main")
-        _create_tables(con, STAGING)
-        for table in PER_MONTH_TABLES:
-            month_tables.create(con, table)
-        for view in VIEWS:
-            con.execute(view_sql(view))
-        for statement in ("create_staged_parts", "create_publication_journal"):
-            con.execute(load_sql(f"publication/{statement}"))
-        con.execute(f"CREATE OR REPLACE TABLE {db}.{STAGING}.ddl_version AS SELECT $version AS version",  # noqa: S608
-                    {"version": _ddl_version()})
+        difference = layout_difference(con)
+        if difference is not None:
+            raise WarehouseLayoutError(
+                f"{_database_path(con)}: prepared by another version of aml-finops, whose tables differ from "
+                f"this version's ({difference}); nothing was changed. Write to a new folder (--out), or move "
+                "this one aside to rebuild it from the exports")
+        _create_layout(con)
     create_macros(con)  # month_project_spend and its refresh use them
     refresh_views(con)
+
+
+def _create_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """This version's tables, views and bookkeeping (idempotent), and its `ddl_version`."""
+    db = catalog(con)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {db}.{STAGING}")
+    _create_tables(con, "main")
+    _create_tables(con, STAGING)
+    for table in PER_MONTH_TABLES:
+        month_tables.create(con, table)
+    for view in VIEWS:
+        con.execute(view_sql(view))
+    for statement in ("create_staged_parts", "create_publication_journal"):
+        con.execute(load_sql(f"publication/{statement}"))
+    con.execute(f"CREATE OR REPLACE TABLE {db}.{STAGING}.ddl_version AS SELECT $version AS version",  # noqa: S608
+                {"version": _ddl_version()})
+
+
+def _database_path(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(schema, table) → its [(column, type)] in order, for every base table of the file."""
+    tables: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, data_type in con.execute(load_sql("schema/table_columns")).fetchall():
+        tables.setdefault((schema, table), []).append((column, data_type))
+    return tables
+
+
+@cache
+def _layout() -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """The base tables this version prepares and their columns: the DDL run on an empty in-memory
+    database, so the layout has one home (the DDL itself)."""
+    with duckdb.connect() as scratch:
+        _create_layout(scratch)
+        return _table_columns(scratch)
+
+
+def layout_difference(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The first table of the file whose columns (names, order, types) are not those this version
+    gives it, as `schema.table: …`; None when every table it knows matches. A table this version
+    does not have yet is no difference (prepare creates it), nor is a table it does not know (an
+    inventory table, which each run replaces whole, or the user's own). A per-month table's month
+    tables and an older file's plain table of that name are held to its template."""
+    tables = _table_columns(con)
+    if not tables:  # a new file
+        return None
+    layout = _layout()
+    templates = {table: layout[(month_tables.SCHEMA, month_tables.template_name(table))] for table in PER_MONTH_TABLES}
+    for (schema, table), columns in sorted(tables.items()):
+        expected = layout.get((schema, table))
+        if expected is None and schema == month_tables.SCHEMA:
+            expected = templates.get(table.split("__", 1)[0])
+        if expected is None and schema in ("main", STAGING) and table in PER_MONTH_TABLES:
+            expected = templates[table]  # a plain table from before per-month storage (month_tables._migrate)
+        if expected is not None and columns != expected:
+            return f"{schema}.{table}: {_column_difference(columns, expected)}"
+    return None
+
+
+def _column_difference(found: list[tuple[str, str]], expected: list[tuple[str, str]]) -> str:
+    def listed(names: list[str]) -> str:
+        return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+    found_types, expected_types = dict(found), dict(expected)
+    missing = [name for name, _ in expected if name not in found_types]
+    extra = [name for name, _ in found if name not in expected_types]
+    retyped = [f"{name} {found_types[name]} (now {kind})" for name, kind in expected
+               if name in found_types and found_types[name] != kind]
+    parts = ([f"lacks {listed(missing)}"] if missing else []) + ([f"has {listed(extra)}, no longer kept"] if extra else [])
+    parts += [f"types {listed(retyped)}"] if retyped else []
+    return "; ".join(parts) or "its columns are in another order"
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
