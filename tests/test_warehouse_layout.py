@@ -1,7 +1,7 @@
 """A DuckDB file prepared by another version of aml-finops: refused, unchanged, with one line
 naming the file and the table, when one of its tables is not this version's; prepared as usual
-when its tables are. Cases: hand-written older files, and generated mutations of every table of
-this version's layout (hypothesis)."""
+when its tables are. Cases: hand-written older files, and generated mutations (hypothesis: 25
+examples drawn from every table and column of this version's layout)."""
 
 from __future__ import annotations
 
