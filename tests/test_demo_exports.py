@@ -248,3 +248,39 @@ def test_the_generator_never_bills_impossible_hours(seed, end):
             if item.commitment_discount_id == c.id and item.commitment_status:
                 per_day[item.charge_date] += item.consumed_quantity
         assert per_day and all(v == c.quantity * 24 for v in per_day.values()), c.name
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(("seed", "months", "schema", "rows"), [
+    (42, 3, "focus-1.2", None),  # the demo itself
+    (7, 2, "ea-amortized", 5_000),  # another seed and schema, with filler rows past the base rows
+])
+def test_generation_draws_each_months_base_rows_once_with_the_same_bytes(tmp_path, monkeypatch, seed, months,
+                                                                        schema, rows):
+    """`generate_demo` hands every pass the same drawn base rows of a month (the exports and each
+    ground truth); the tenant folder is byte for byte the one drawing them anew for every pass
+    writes, so no pass may change a row it was given."""
+    from contextlib import nullcontext
+
+    import dagster_project.demo.generate as generate
+    import dagster_project.demo.tenant as tenant_module
+
+    drawn: list[tuple[date, bool]] = []  # (month, drawn while sharing)
+    draw = tenant_module._draw_base_line_items
+    monkeypatch.setattr(tenant_module, "_draw_base_line_items",
+                        lambda t, m: drawn.append((m, tenant_module._SHARED_BASE is not None)) or draw(t, m))
+    shared = generate.generate_demo(tmp_path / "shared", seed=seed, months=months, schema=schema, rows=rows)
+    while_sharing = sorted(m for m, sharing in drawn if sharing)
+    monkeypatch.setattr(generate, "shared_base_line_items", nullcontext)
+    drawn.clear()
+    anew = generate.generate_demo(tmp_path / "anew", seed=seed, months=months, schema=schema, rows=rows)
+
+    # build_tenant draws before the sharing starts (the tenant is still being built); after that
+    # each month is drawn once, where drawing anew draws it for every pass.
+    assert while_sharing == sorted({m for m, _ in drawn})
+    assert len(while_sharing) == months
+    assert len(drawn) > 3 * months
+    assert _tree(shared.root) == _tree(anew.root)

@@ -34,6 +34,7 @@ from dagster_project.demo.tenant import (
     _base_line_items,
     build_tenant,
     cluster_months,
+    shared_base_line_items,
     shared_dependency_weights,
 )
 
@@ -89,12 +90,13 @@ def generate_demo(out: Path, *, seed: int = 42, months: int = 3, rows: int | Non
     staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
     try:
         paths = demo_paths(staging)
-        say(f"writing Cost Management exports ({schema}, {len(tenant.months)} months)")
-        summary = write_exports(tenant, paths.root, schema)  # writes <root>/exports/…
-        say("writing the Azure ML inventory snapshot")
-        write_snapshot(tenant, paths.inventory)
-        say("writing the ground truth")
-        expected = build_expected(tenant, summary)
+        with shared_base_line_items():  # the tenant is not changed from here on
+            say(f"writing Cost Management exports ({schema}, {len(tenant.months)} months)")
+            summary = write_exports(tenant, paths.root, schema)  # writes <root>/exports/…
+            say("writing the Azure ML inventory snapshot")
+            write_snapshot(tenant, paths.inventory)
+            say("writing the ground truth")
+            expected = build_expected(tenant, summary)
         paths.expected.write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         paths.config.write_text(demo_config_text(tenant), encoding="utf-8")
         (staging / "demo-params.json").write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
