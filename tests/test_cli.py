@@ -115,3 +115,29 @@ def test_only_the_console_script_changes_the_garbage_collector(tmp_path, capsys)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stdout.strip() == "(50000, 20, 20)"
+
+
+def test_demo_times_the_pipeline_apart_from_writing_the_tenant(tmp_path, capsys, monkeypatch):
+    """`demo`'s "Months: … in N s" is the pipeline's time alone, as `run` prints it; writing the
+    synthetic tenant (a first `make demo`) has its own figure on the tenant line."""
+    import dagster_project.cli as cli
+    import dagster_project.demo.generate as generate
+    import dagster_project.runner as runner
+
+    clock = [1000.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+
+    def write_tenant(out, **_):
+        clock[0] += 5.0
+        return generate.demo_paths(out)
+
+    def run(*_, **__):
+        clock[0] += 2.0
+        return runner.RunSummary(out_dir=tmp_path, months=[])
+
+    monkeypatch.setattr(generate, "generate_demo", write_tenant)
+    monkeypatch.setattr(runner, "run_pipeline", run)
+    assert main(["demo", "--out", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith(f"Demo tenant: {tmp_path / 'out' / 'demo-tenant'} (ready in 5.0 s;") for line in lines)
+    assert lines[-1] == "Months:  in 2.0 s"
