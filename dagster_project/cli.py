@@ -420,7 +420,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args([a for a in raw if a != "--debug"])
     _quiet_dagster()
     from dagster_project.config import ConfigError
-    from dagster_project.runner import PipelineFailed, PipelineUsageError, tune_garbage_collection
+    from dagster_project.runner import (
+        PipelineFailed,
+        PipelineUsageError,
+        freeze_for_exit,
+        tune_garbage_collection,
+    )
     from dagster_project.warehouse import WarehouseLayoutError
 
     if argv is None:  # the console script: the process is ours (a caller passing argv keeps its own)
@@ -443,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
         detail = _one_line(exc) if isinstance(exc, known) else f"{type(exc).__name__}: {_one_line(exc)}"
         _error(f"aml-finops {args.command}: error: {detail}")
         return 1
+    finally:
+        if argv is None:
+            freeze_for_exit()
 
 
 if __name__ == "__main__":

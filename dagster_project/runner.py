@@ -148,6 +148,22 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+def freeze_for_exit() -> None:
+    """Leave the interpreter's last garbage collection nothing to traverse, for a process about to exit.
+
+    After its atexit handlers CPython collects every tracked object once more before tearing the
+    modules down; with dagster, azure-ai-ml and polars loaded that took ~1.4 s after the summary
+    was printed (`aml-finops demo`: 17.0 s of wall time, 15.6 s of it before `main` returned).
+    `gc.freeze()` moves the objects to the permanent generation, so that collection skips them:
+    exit then takes ~0.1 s. Everything a command writes is closed before it returns (the warehouse
+    connection, the packs, the published folders), atexit handlers still run, and the standard
+    streams are still flushed. Called by the CLI for its own process only, as it returns.
+    """
+    import gc
+
+    gc.freeze()
+
+
 def inventory_partition(inventory: Path) -> str:
     """The capture-day partition of a snapshot folder (its `captured_at`, UTC)."""
     from assets.partitions import inventory_day_partitions

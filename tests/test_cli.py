@@ -102,19 +102,22 @@ def test_error_lines_drop_class_paths_but_never_a_file_name():
 
 
 def test_only_the_console_script_changes_the_garbage_collector(tmp_path, capsys):
-    """The CLI's own process collects less often (runner.tune_garbage_collection); a caller that
-    passes argv (these tests, an embedding program) keeps its settings."""
+    """The CLI's own process collects less often (runner.tune_garbage_collection) and, as it
+    returns, freezes its objects so the interpreter's last collection skips them
+    (runner.freeze_for_exit); a caller that passes argv (these tests, an embedding program) keeps
+    its settings."""
     import gc
 
-    before = gc.get_threshold()
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
     assert main(["run", "--exports", str(tmp_path / "missing"), "--inventory", str(tmp_path)]) == 2
-    assert gc.get_threshold() == before
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, frozen)
     script = ("import gc, sys; from dagster_project.cli import main; sys.argv = ['aml-finops', 'run', "
-              f"'--exports', {str(tmp_path / 'missing')!r}, '--inventory', {str(tmp_path)!r}]; code = main(); "
-              "print(gc.get_threshold()); sys.exit(code)")
+              f"'--exports', {str(tmp_path / 'missing')!r}, '--inventory', {str(tmp_path)!r}]; "
+              "frozen = gc.get_freeze_count(); code = main(); "
+              "print(gc.get_threshold(), frozen == 0 < gc.get_freeze_count()); sys.exit(code)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.stdout.strip() == "(50000, 20, 20)"
+    assert done.stdout.strip() == "(50000, 20, 20) True"
 
 
 def test_demo_times_the_pipeline_apart_from_writing_the_tenant(tmp_path, capsys, monkeypatch):
