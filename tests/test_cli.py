@@ -102,19 +102,20 @@ def test_error_lines_drop_class_paths_but_never_a_file_name():
 
 
 def test_only_the_console_script_changes_the_garbage_collector(tmp_path, capsys):
-    """The CLI's own process collects less often (runner.tune_garbage_collection) and, as it
-    returns, freezes its objects so the interpreter's last collection skips them
-    (runner.freeze_for_exit); a caller that passes argv (these tests, an embedding program) keeps
-    its settings."""
+    """The CLI's own process collects less often and keeps what it imported before the command
+    out of every collection (runner.tune_garbage_collection); as it returns it freezes the rest,
+    so the interpreter's last collection skips them (runner.freeze_for_exit). A caller that passes
+    argv (these tests, an embedding program) keeps its settings."""
     import gc
 
     before, frozen = gc.get_threshold(), gc.get_freeze_count()
     assert main(["run", "--exports", str(tmp_path / "missing"), "--inventory", str(tmp_path)]) == 2
     assert (gc.get_threshold(), gc.get_freeze_count()) == (before, frozen)
-    script = ("import gc, sys; from dagster_project.cli import main; sys.argv = ['aml-finops', 'run', "
-              f"'--exports', {str(tmp_path / 'missing')!r}, '--inventory', {str(tmp_path)!r}]; "
-              "frozen = gc.get_freeze_count(); code = main(); "
-              "print(gc.get_threshold(), frozen == 0 < gc.get_freeze_count()); sys.exit(code)")
+    script = ("import gc, sys; import dagster_project.cli as cli; seen = [gc.get_freeze_count()]; "
+              "real = cli.COMMANDS['run']; cli.COMMANDS['run'] = lambda a: seen.append(gc.get_freeze_count()) or real(a); "
+              f"sys.argv = ['aml-finops', 'run', '--exports', {str(tmp_path / 'missing')!r}, '--inventory', "
+              f"{str(tmp_path)!r}]; code = cli.main(); "
+              "print(gc.get_threshold(), seen[0] == 0 < seen[1] < gc.get_freeze_count()); sys.exit(code)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stdout.strip() == "(50000, 20, 20) True"
